@@ -1,0 +1,26 @@
+"""Bar chart of the next-token distribution: raw vs after temperature/top-k/top-p."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_demo.charts import PALETTE
+
+
+def distribution_figure(result: Any, raw_name: str = "original", warped_name: str = "ajustada") -> Any:
+    """Grouped bars for ``NextTokenResult``'s top tokens, most likely first."""
+    import plotly.graph_objects as go
+
+    labels = [f"{i + 1}. {lab}" for i, lab in enumerate(result.top_labels)]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=result.top_probs, name=raw_name, marker_color=PALETTE["raw"],
+                hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + raw_name + "</extra>")
+    fig.add_bar(x=labels, y=result.top_warped, name=warped_name, marker_color=PALETTE["warped"],
+                hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + warped_name + "</extra>")
+    fig.update_layout(
+        barmode="group", yaxis_title="probabilidad", yaxis_range=[0, 1.0],
+        margin=dict(l=40, r=10, t=30, b=80), height=380, legend=dict(orientation="h", y=1.08),
+        template="plotly_white",
+    )
+    fig.update_xaxes(tickangle=-40)
+    return fig

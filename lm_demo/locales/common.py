@@ -1,0 +1,68 @@
+"""Strings shared by several tabs: errors about inputs and models."""
+
+ES = {
+    "app.title": "lm_demo: cómo escribe un modelo de lenguaje",
+    "app.subtitle": "Un GPT-2 en español, paso a paso: qué predice, cómo elige y qué aprende.",
+    "err.generic": "Algo salió mal: {detail}. La aplicación sigue funcionando; prueba de nuevo.",
+    "err.empty_prompt": "Escribe un texto de entrada (prompt): está vacío.",
+    "err.prompt_no_tokens": "El texto no contiene nada que el modelo pueda leer. Escribe palabras.",
+    "err.unknown_model": "No se encontró el modelo «{name}» ni en el hub ni en la carpeta de checkpoints.",
+    "err.model_path_forbidden": "Solo se pueden cargar carpetas dentro de checkpoints/; «{name}» no lo está.",
+    "err.model_load_failed": "No se pudo cargar el modelo «{name}»: {detail}",
+    "err.not_a_causal_lm": "«{name}» no es un modelo de lenguaje causal (tipo GPT).",
+    "err.bad_number": "El valor de «{field}» no es un número válido.",
+    "note.prompt_truncated": "El texto era demasiado largo: se usan solo los últimos {n} tokens.",
+    "note.clamped": "«{field}» se ajustó a {value} (rango permitido: {lo}–{hi}).",
+    "note.fallback": "Sin conexión con el Hugging Face Hub: se usa el modelo incluido «{bundled}» en lugar de «{requested}».",
+    "note.loaded_from_cache": "Sin conexión: «{name}» se cargó desde la caché local.",
+    "model.source.hub": "Hugging Face Hub",
+    "model.source.cache": "caché local",
+    "model.source.local": "carpeta local",
+    "model.source.fallback": "modelo incluido (sin conexión)",
+}
+
+EN = {
+    "app.title": "lm_demo: how a language model writes",
+    "app.subtitle": "A Spanish GPT-2, step by step: what it predicts, how it chooses, what it learns.",
+    "err.generic": "Something went wrong: {detail}. The app keeps running; try again.",
+    "err.empty_prompt": "Type an input text (prompt): it is empty.",
+    "err.prompt_no_tokens": "The text has nothing the model can read. Type some words.",
+    "err.unknown_model": "Model “{name}” was found neither on the hub nor in the checkpoints folder.",
+    "err.model_path_forbidden": "Only folders inside checkpoints/ can be loaded; “{name}” is not.",
+    "err.model_load_failed": "Could not load model “{name}”: {detail}",
+    "err.not_a_causal_lm": "“{name}” is not a causal (GPT-style) language model.",
+    "err.bad_number": "The value of “{field}” is not a valid number.",
+    "note.prompt_truncated": "The text was too long: only the last {n} tokens are used.",
+    "note.clamped": "“{field}” was set to {value} (allowed range: {lo}–{hi}).",
+    "note.fallback": "No connection to the Hugging Face Hub: using the bundled model “{bundled}” instead of “{requested}”.",
+    "note.loaded_from_cache": "Offline: “{name}” was loaded from the local cache.",
+    "model.source.hub": "Hugging Face Hub",
+    "model.source.cache": "local cache",
+    "model.source.local": "local folder",
+    "model.source.fallback": "bundled model (offline)",
+}
+
+ES.update({
+    "mp.tab": "Modelo",
+    "mp.intro": "Qué hay dentro del modelo: cuántos parámetros tiene, su configuración y sus capas.",
+    "mp.show": "Mostrar el modelo",
+    "mp.config": "Configuración",
+    "mp.tree": "Arquitectura (módulos)",
+    "mp.modules": "Módulos con nombre",
+    "mp.facts": "**{arch}** · {params} parámetros ({exact}) · {layers} capas · ancho {width} · {heads} cabezas de atención · contexto {context} tokens · vocabulario {vocab}",
+    "mp.status": "**Modelo:** `{name}` · {source} · {params} parámetros · dispositivo **{device}** ({dtype})",
+    "mp.picker": "Modelo",
+    "mp.picker.info": "Un preset del Hub, un checkpoint de checkpoints/ o cualquier id del Hub.",
+})
+EN.update({
+    "mp.tab": "Model",
+    "mp.intro": "What is inside the model: how many parameters, its configuration and its layers.",
+    "mp.show": "Show the model",
+    "mp.config": "Configuration",
+    "mp.tree": "Architecture (modules)",
+    "mp.modules": "Named modules",
+    "mp.facts": "**{arch}** · {params} parameters ({exact}) · {layers} layers · width {width} · {heads} attention heads · context {context} tokens · vocabulary {vocab}",
+    "mp.status": "**Model:** `{name}` · {source} · {params} parameters · device **{device}** ({dtype})",
+    "mp.picker": "Model",
+    "mp.picker.info": "A hub preset, a checkpoint from checkpoints/ or any hub id.",
+})

@@ -1,0 +1,60 @@
+"""What a class should know about a model: size, configuration, module tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ModelSummary:
+    name: str
+    architecture: str
+    parameters: int
+    trainable: int
+    layers: int | None
+    width: int | None
+    heads: int | None
+    context: int | None
+    vocab: int
+    config: dict[str, Any]
+    module_tree: str  # ``print(model)``: the architecture, as the seeds show it
+    named_modules: list[tuple[str, str, int]]  # (name, class, own parameters)
+
+
+def count_parameters(model: Any) -> int:
+    """Unique parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def summarize(loaded: Any) -> ModelSummary:
+    model = loaded.model
+    cfg = model.config
+    get = lambda *names: next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), None)  # noqa: E731
+    params = {id(p): p for p in model.parameters()}.values()
+    named = [
+        (name or "(modelo)", type(mod).__name__, sum(p.numel() for p in mod.parameters(recurse=False)))
+        for name, mod in model.named_modules()
+    ]
+    return ModelSummary(
+        name=loaded.name,
+        architecture=type(model).__name__,
+        parameters=sum(p.numel() for p in params),
+        trainable=sum(p.numel() for p in params if p.requires_grad),
+        layers=get("n_layer", "num_hidden_layers", "num_layers"),
+        width=get("n_embd", "hidden_size"),
+        heads=get("n_head", "num_attention_heads", "num_heads"),
+        context=get("n_positions", "max_position_embeddings"),
+        vocab=loaded.vocab_size,
+        config=cfg.to_diff_dict(),
+        module_tree=str(model),
+        named_modules=named,
+    )
+
+
+def human_count(n: int) -> str:
+    """1234567 -> '1,23 M' (Spanish decimal comma)."""
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.2f} {unit}".replace(".", ",")
+    return str(n)

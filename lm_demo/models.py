@@ -1,0 +1,308 @@
+"""Load models by preset, hub id or checkpoint folder, with an offline fallback.
+
+Why the care: in a classroom without internet (and in CI) the hub client
+retries for ~23 s per file before failing, and ``HF_HUB_OFFLINE`` set after
+transformers is imported is ignored.  So we ask the network first (a DNS
+lookup, well under a second), load with ``local_files_only=True`` when it is
+unreachable, and only then fall back, visibly, to the model we ship in
+``checkpoints/``.  Loaded models live in one explicit, locked LRU cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lm_demo.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_NAME = "gpt2-es-tiny"
+DEFAULT_MODEL = "datificate/gpt2-small-spanish"
+HUB_PRESETS = (
+    "datificate/gpt2-small-spanish",
+    "DeepESP/gpt2-spanish",
+    "flax-community/gpt-2-spanish",
+    "mrm8488/spanish-gpt2",
+    "distilgpt2",
+    "EleutherAI/gpt-neo-125M",
+)
+HUB_HOST = "huggingface.co"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def checkpoints_dir() -> Path:
+    """Where bundled and fine-tuned checkpoints live (``LM_DEMO_CHECKPOINTS`` overrides)."""
+    return Path(os.environ.get("LM_DEMO_CHECKPOINTS", REPO_ROOT / "checkpoints")).resolve()
+
+
+def bundled_model_path() -> Path:
+    """The bundled model always ships in the repo, whatever LM_DEMO_CHECKPOINTS says."""
+    return REPO_ROOT / "checkpoints" / BUNDLED_NAME
+
+
+def list_checkpoints() -> list[str]:
+    """Names of loadable checkpoint folders (bundled ones included), newest first."""
+    roots = {checkpoints_dir(), bundled_model_path().parent}
+    found: dict[str, float] = {}
+    for root in roots:
+        if not root.is_dir():
+            continue
+        for d in root.iterdir():
+            if d.is_dir() and not d.name.startswith(".") and (d / "config.json").is_file():
+                found.setdefault(d.name, (d / "config.json").stat().st_mtime)
+    return sorted(found, key=lambda n: (n != BUNDLED_NAME, -found[n]))
+
+
+def model_choices() -> list[str]:
+    """What the model picker offers: local checkpoints first, then hub presets."""
+    return list_checkpoints() + [p for p in HUB_PRESETS]
+
+
+# --------------------------------------------------------------------------- hub
+_reach_lock = threading.Lock()
+_reach_cache: tuple[float, bool] | None = None
+
+
+def hub_offline_forced() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = 1.0, ttl: float = 60.0) -> bool:
+    """Whether the hub's host resolves and accepts a TCP connection, within ``timeout``.
+
+    Cached for ``ttl`` seconds: a classroom either has internet or not.
+    """
+    global _reach_cache
+    if hub_offline_forced():
+        return False
+    with _reach_lock:
+        now = time.monotonic()
+        if _reach_cache and now - _reach_cache[0] < ttl:
+            return _reach_cache[1]
+
+        def probe() -> bool:
+            try:
+                with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+                    return True
+            except OSError:
+                return False
+
+        # getaddrinfo has no timeout of its own: run it in a thread we can abandon.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fut = pool.submit(probe)
+            try:
+                ok = fut.result(timeout=timeout + 0.5)
+            except Exception:
+                ok = False
+        _reach_cache = (now, ok)
+        return ok
+
+
+# --------------------------------------------------------------------------- device
+def pick_device() -> tuple[str, Any]:
+    """CUDA (bf16 where supported, else fp16) when present, else CPU fp32."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return "cpu", torch.float32
+
+
+# --------------------------------------------------------------------------- loading
+@dataclass
+class LoadedModel:
+    """A model ready for inference plus what the UI must say about it."""
+
+    name: str  # what the user asked for
+    resolved: str  # hub id or folder actually loaded
+    source: str  # "hub" | "cache" | "local" | "fallback"
+    model: Any
+    tokenizer: Any
+    device: str
+    dtype: str
+    notes: list[str] = field(default_factory=list)
+    load_seconds: float = 0.0
+
+    @property
+    def max_positions(self) -> int:
+        cfg = self.model.config
+        for attr in ("n_positions", "max_position_embeddings"):
+            if getattr(cfg, attr, None):
+                return int(getattr(cfg, attr))
+        return 1024
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
+
+def resolve_local(name: str, allow_any_path: bool = False) -> Path | None:
+    """A checkpoint folder for ``name``, or None when it should be a hub id.
+
+    From the UI only names inside ``checkpoints/`` are accepted (no path
+    traversal); notebooks and the CLI may pass any folder (``allow_any_path``).
+    """
+    name = name.strip()
+    for root in (checkpoints_dir(), bundled_model_path().parent):
+        cand = (root / name).resolve()
+        if cand.parent == root and (cand / "config.json").is_file():
+            return cand
+    p = Path(name).expanduser()
+    looks_like_path = name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+    if looks_like_path or (p.is_dir() and not _HUB_ID.match(name)):
+        resolved = p.resolve()
+        inside = any(resolved.parent == r for r in (checkpoints_dir(), bundled_model_path().parent))
+        if not (allow_any_path or inside):
+            raise UserError("err.model_path_forbidden", name=name)
+        if (resolved / "config.json").is_file():
+            return resolved
+        raise UserError("err.unknown_model", name=name)
+    if p.is_dir() and (p / "config.json").is_file() and allow_any_path:
+        return p.resolve()
+    return None
+
+
+def align_special_tokens(model: Any, tokenizer: Any) -> None:
+    """Make pad/eos/bos agree between tokenizer and config (GPT-2 ships no pad).
+
+    pad falls back to eos; config ids are synced to the tokenizer; the
+    embeddings are resized only when the tokenizer has more tokens than them.
+    """
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer))
+    for attr in ("pad_token_id", "eos_token_id", "bos_token_id"):
+        tid = getattr(tokenizer, attr, None)
+        if tid is not None:
+            setattr(model.config, attr, tid)
+            if getattr(model, "generation_config", None) is not None:
+                setattr(model.generation_config, attr, tid)
+
+
+def _from_pretrained(ref: str | Path, local_only: bool) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device, dtype = pick_device()
+    tok = AutoTokenizer.from_pretrained(ref, local_files_only=local_only, trust_remote_code=False)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            ref, local_files_only=local_only, trust_remote_code=False, dtype=dtype
+        )
+    except ValueError as e:  # config of a non-causal architecture
+        if "Unrecognized configuration class" in str(e):
+            raise UserError("err.not_a_causal_lm", name=str(ref)) from e
+        raise
+    align_special_tokens(model, tok)
+    model.to(device)
+    model.eval()
+    return model, tok
+
+
+def _load_uncached(name: str, allow_fallback: bool, allow_any_path: bool) -> LoadedModel:
+    t0 = time.perf_counter()
+    device, dtype = pick_device()
+    dtype_s = str(dtype).replace("torch.", "")
+    local = resolve_local(name, allow_any_path=allow_any_path)
+    if local is not None:
+        model, tok = _from_pretrained(local, local_only=True)
+        return LoadedModel(name, str(local), "local", model, tok, device, dtype_s, [], time.perf_counter() - t0)
+    if not _HUB_ID.match(name):
+        raise UserError("err.unknown_model", name=name)
+
+    notes: list[str] = []
+    online = hub_reachable()
+    try:
+        model, tok = _from_pretrained(name, local_only=not online)
+        source = "hub" if online else "cache"
+        if not online:
+            from lm_demo.locales import t
+
+            notes.append(t("note.loaded_from_cache", name=name))
+        return LoadedModel(name, name, source, model, tok, device, dtype_s, notes, time.perf_counter() - t0)
+    except UserError:
+        raise
+    except (OSError, ValueError) as e:
+        if online or not allow_fallback:
+            if online:
+                raise UserError("err.unknown_model", name=name) from e
+            raise UserError("err.model_load_failed", name=name, detail=type(e).__name__) from e
+    from lm_demo.locales import t
+
+    model, tok = _from_pretrained(bundled_model_path(), local_only=True)
+    notes.append(t("note.fallback", bundled=BUNDLED_NAME, requested=name))
+    return LoadedModel(
+        name, str(bundled_model_path()), "fallback", model, tok, device, dtype_s, notes, time.perf_counter() - t0
+    )
+
+
+class ModelCache:
+    """Thread-safe LRU of loaded models; at most ``max_models`` stay in memory.
+
+    One lock per model name, so two users asking for the same model load it
+    once, while a load of another model does not block them.
+    """
+
+    def __init__(self, max_models: int = 3) -> None:
+        self.max_models = max(1, max_models)
+        self._items: OrderedDict[tuple[str, bool], LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._name_locks: dict[tuple[str, bool], threading.Lock] = {}
+
+    def get(self, name: str, allow_fallback: bool = True, allow_any_path: bool = False) -> LoadedModel:
+        key = (name.strip(), allow_fallback)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            name_lock = self._name_locks.setdefault(key, threading.Lock())
+        with name_lock:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            loaded = _load_uncached(key[0], allow_fallback, allow_any_path)
+            with self._lock:
+                self._items[key] = loaded
+                self._items.move_to_end(key)
+                while len(self._items) > self.max_models:
+                    self._items.popitem(last=False)
+            return loaded
+
+    def evict(self, name: str) -> None:
+        """Forget a model (e.g. a checkpoint that was just overwritten)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == name.strip()]:
+                del self._items[key]
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return [k[0] for k in self._items]
+
+
+MODEL_CACHE = ModelCache(int(os.environ.get("LM_DEMO_MAX_MODELS", "3")))
+
+
+def default_model_name() -> str:
+    """The hub default when reachable (or cached), else the bundled model.
+
+    ``LM_DEMO_MODEL`` (or ``--model``) overrides.
+    """
+    return os.environ.get("LM_DEMO_MODEL") or DEFAULT_MODEL
+
+
+def load_model(name: str | None = None, allow_fallback: bool = True, allow_any_path: bool = False) -> LoadedModel:
+    """The model called ``name`` (preset, hub id or checkpoint name), cached.
+
+    ``None`` or "" means the default.  Raises ``UserError`` with a Spanish
+    message when it can't be loaded and no fallback is allowed.
+    """
+    name = (name or "").strip() or default_model_name()
+    return MODEL_CACHE.get(name, allow_fallback=allow_fallback, allow_any_path=allow_any_path)

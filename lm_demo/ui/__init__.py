@@ -1,0 +1,1 @@
+"""The Gradio layer: only wiring.  Each tab is one module under ``components``."""

@@ -1,0 +1,67 @@
+"""Build the Gradio Blocks app: a model picker shared by all tabs, then one tab per module.
+
+Importing this module pulls in gradio but not torch/transformers: those load
+when a handler first needs a model (``warm_up`` does it in the background
+right after launch), so the page is served within seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import gradio as gr
+
+from lm_demo.ui.common import T, UIContext
+from lm_demo.ui.components import compare_tab, decoding_tab, model_panel, next_token_tab, training_tab
+
+CSS = """
+.lm-status {font-size: 0.95em}
+"""
+
+
+def build_demo(default_model: str | None = None) -> gr.Blocks:
+    from lm_demo.models import default_model_name, model_choices
+
+    default = default_model or default_model_name()
+    choices = model_choices()
+    if default not in choices:
+        choices = [default] + choices
+    with gr.Blocks(title="lm_demo") as demo:
+        gr.Markdown(f"# {T('app.title')}\n{T('app.subtitle')}")
+        with gr.Row(equal_height=True):
+            model = gr.Dropdown(choices, value=default, label=T("mp.picker"), info=T("mp.picker.info"),
+                                allow_custom_value=True, scale=2, elem_id="model-picker")
+            status = gr.Markdown(elem_classes=["lm-status"], elem_id="model-status")
+        ctx = UIContext(model=model, model_status=status)
+        with gr.Tabs():
+            next_token_tab.build(ctx)
+            decoding_tab.build(ctx)
+            compare_tab.build(ctx)
+            training_tab.build(ctx)
+            model_panel.build(ctx)
+        model.change(model_panel.model_status, [model], [status], api_visibility="private")
+        demo.load(model_panel.model_status, [model], [status], api_visibility="private")
+        for cb in ctx.refresh_callbacks:
+            demo.load(cb, None, None, api_visibility="private")
+    return demo
+
+
+def warm_up(model_name: str | None = None) -> threading.Thread:
+    """Import torch/transformers and load the default model off the request path."""
+
+    def work() -> None:
+        try:
+            from lm_demo.models import load_model
+
+            load_model(model_name)
+        except Exception:  # noqa: BLE001 - the first request will report it properly
+            pass
+
+    th = threading.Thread(target=work, name="lm_demo-warmup", daemon=True)
+    th.start()
+    return th
+
+
+def launch_kwargs() -> dict:
+    """Options that Gradio 6 takes on ``launch`` rather than on ``Blocks``."""
+    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb"}

@@ -1,0 +1,52 @@
+"""The model panel: parameter count, configuration and module tree (seeds 002/004)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from lm_demo.ui.common import T, UIContext, guard
+
+
+def status_markdown(loaded: Any) -> str:
+    from lm_demo.model_info import count_parameters, human_count
+
+    src = T(f"model.source.{loaded.source}")
+    line = T("mp.status", name=loaded.name, resolved=loaded.resolved, source=src, device=loaded.device,
+             dtype=loaded.dtype, params=human_count(count_parameters(loaded.model)))
+    warn = "".join(f"\n\n> ⚠️ {n}" for n in loaded.notes)
+    return line + warn
+
+
+@guard
+def model_status(model_name: str | None) -> str:
+    from lm_demo.models import load_model
+
+    return status_markdown(load_model(model_name))
+
+
+@guard
+def model_details(model_name: str | None) -> tuple[str, Any, str, Any]:
+    import pandas as pd
+
+    from lm_demo.model_info import human_count, summarize
+    from lm_demo.models import load_model
+
+    s = summarize(load_model(model_name))
+    facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=f"{s.parameters:,}",
+              layers=s.layers, width=s.width, heads=s.heads, context=s.context, vocab=s.vocab)
+    modules = pd.DataFrame(s.named_modules, columns=["módulo", "clase", "parámetros propios"])
+    return facts, s.config, s.module_tree, modules
+
+
+def build(ctx: UIContext) -> None:
+    with gr.Tab(T("mp.tab"), id="model"):
+        gr.Markdown(T("mp.intro"))
+        show = gr.Button(T("mp.show"), elem_id="mp-show")
+        facts = gr.Markdown()
+        with gr.Row():
+            config = gr.JSON(label=T("mp.config"))
+            tree = gr.Code(label=T("mp.tree"), language=None, lines=20)
+        modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360)
+        show.click(model_details, [ctx.model], [facts, config, tree, modules], api_name="model_info")

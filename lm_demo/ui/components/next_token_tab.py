@@ -1,0 +1,63 @@
+"""Tab "Siguiente token": wiring only; the computation is ``lm_demo.next_token``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+
+EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
+
+
+@guard
+def next_token(
+    prompt: str,
+    model_name: str | None = None,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    top_n: int = 10,
+) -> tuple[Any, Any, str, list[tuple[str, str]], str]:
+    """API ``next_token``: table, chart, entropy text, prompt chips, notes."""
+    from lm_demo.charts.next_token import distribution_figure
+    from lm_demo.models import load_model
+    from lm_demo.next_token import next_token_distribution
+
+    loaded = load_model(model_name)
+    res = next_token_distribution(loaded, prompt, temperature, top_k, top_p, top_n)
+    entropy = T("nt.entropy", raw=res.entropy_raw, warped=res.entropy_warped, kept=res.kept_tokens,
+                vocab=res.vocab_size, n=len(res.prompt_ids))
+    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"))
+    return res.table(), fig, entropy, res.prompt_chips, notes_markdown(loaded.notes + res.notes)
+
+
+def build(ctx: UIContext) -> None:
+    with gr.Tab(T("nt.tab"), id="next_token"):
+        gr.Markdown(T("nt.intro"))
+        with gr.Row():
+            with gr.Column(scale=2):
+                prompt = gr.Textbox(label=T("nt.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
+                                    elem_id="nt-prompt")
+                gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("nt.examples"))
+            with gr.Column(scale=1):
+                temperature = gr.Slider(0, 3, value=1.0, step=0.05, label=T("nt.temperature"),
+                                        info=T("nt.temperature.info"))
+                top_k = gr.Slider(0, 200, value=0, step=1, label=T("nt.top_k"))
+                top_p = gr.Slider(0, 1, value=1.0, step=0.01, label=T("nt.top_p"))
+                top_n = gr.Slider(1, 50, value=10, step=1, label=T("nt.top_n"))
+        run = gr.Button(T("nt.run"), variant="primary", elem_id="nt-run")
+        notes = gr.Markdown(elem_id="nt-notes")
+        chips = gr.HighlightedText(label=T("nt.tokens"), show_legend=False, combine_adjacent=False,
+                                   elem_id="nt-chips")
+        entropy = gr.Markdown(elem_id="nt-entropy")
+        with gr.Row():
+            table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420)
+            chart = gr.Plot(label=T("nt.chart"), elem_id="nt-chart")
+        inputs = [prompt, ctx.model, temperature, top_k, top_p, top_n]
+        outputs = [table, chart, entropy, chips, notes]
+        run.click(next_token, inputs, outputs, api_name="next_token")
+        prompt.submit(next_token, inputs, outputs, api_visibility="private")
+        for slider in (temperature, top_k, top_p, top_n):
+            slider.release(next_token, inputs, outputs, api_visibility="private")
