@@ -39,10 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     from lm_demo.ui.app import build_demo, launch_kwargs, warm_up
 
     demo = build_demo()
-    warm_up()
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs()
+        server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True, **launch_kwargs()
     )
+    # Load torch/transformers and the default model only once the page is being served.
+    warm_up()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

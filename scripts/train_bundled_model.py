@@ -14,6 +14,11 @@ blocks (no padding, eos is learned), AdamW with a cosine schedule.
 Usage::
 
     python scripts/train_bundled_model.py --out checkpoints/gpt2-es-tiny
+
+``--init-from DIR`` continues from a saved model and tokenizer (the data
+split is the same, being seeded) with a fresh optimizer and schedule: how the
+shipped model was finished when a shared machine made the first run slow
+(see its model card for the exact commands).
 """
 
 from __future__ import annotations
@@ -131,7 +136,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--steps", type=int, default=1800)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--init-from", type=Path, default=None, help="continue from this model folder")
+    ap.add_argument("--steps-before", type=int, default=0, help="steps already done by --init-from (for the record)")
     args = ap.parse_args()
 
     from transformers import GPT2Config, GPT2LMHeadModel, get_cosine_schedule_with_warmup
@@ -146,7 +154,12 @@ def main() -> None:
     eval_texts, train_texts = texts[:n_eval], texts[n_eval:]
     print({k: len(v) for k, v in sources.items()}, "train", len(train_texts), "eval", n_eval, flush=True)
 
-    tok = train_tokenizer(train_texts, args.vocab)
+    if args.init_from:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(args.init_from)
+    else:
+        tok = train_tokenizer(train_texts, args.vocab)
     enc = lambda ts: tok(ts, add_special_tokens=False)["input_ids"]  # noqa: E731
     train_blocks = pack(enc(train_texts), tok.eos_token_id, args.block)
     eval_blocks = pack(enc(eval_texts), tok.eos_token_id, args.block)
@@ -157,12 +170,12 @@ def main() -> None:
         vocab_size=len(tok), n_positions=args.block, n_embd=256, n_layer=4, n_head=4,
         bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id,
     )
-    model = GPT2LMHeadModel(config)
+    model = GPT2LMHeadModel.from_pretrained(args.init_from) if args.init_from else GPT2LMHeadModel(config)
     n_params = sum(p.numel() for p in model.parameters())
     print("parameters", n_params, flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1, betas=(0.9, 0.95))
-    sched = get_cosine_schedule_with_warmup(opt, 100, args.steps)
+    sched = get_cosine_schedule_with_warmup(opt, args.warmup, args.steps)
     history = []
     g = torch.Generator().manual_seed(args.seed)
     model.train()
@@ -181,7 +194,7 @@ def main() -> None:
             print(f"step {step} loss {loss.item():.3f} tok/s {step * x.numel() / el:.0f} elapsed {el:.0f}s", flush=True)
         if step % 300 == 0 or step == args.steps:
             ppl = perplexity(model, eval_blocks)
-            history.append({"step": step, "train_loss": round(loss.item(), 4), "eval_perplexity": round(ppl, 2)})
+            history.append({"step": args.steps_before + step, "train_loss": round(loss.item(), 4), "eval_perplexity": round(ppl, 2)})
             print("eval", history[-1], flush=True)
             model.save_pretrained(args.work)
             tok.save_pretrained(args.work)
@@ -204,7 +217,9 @@ def main() -> None:
         "corpus": {k: len(v) for k, v in sources.items()},
         "train_tokens": train_blocks.numel(),
         "parameters": n_params,
-        "hyperparameters": {k: v for k, v in vars(args).items() if k not in ("data", "out", "work")},
+        "hyperparameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+                            if k not in ("data", "out", "work")},
+        "total_steps": args.steps_before + args.steps,
         "history": history,
         "eval_perplexity": round(eval_ppl, 2),
         "ud_gsd_perplexity": round(ud_ppl, 2),

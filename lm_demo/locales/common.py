@@ -2,6 +2,8 @@
 
 ES = {
     "app.title": "lm_demo: cómo escribe un modelo de lenguaje",
+    "app.classroom": "Modo aula",
+    "app.classroom.info": "Letra grande y alto contraste para el proyector.",
     "app.subtitle": "Un GPT-2 en español, paso a paso: qué predice, cómo elige y qué aprende.",
     "err.generic": "Algo salió mal: {detail}. La aplicación sigue funcionando; prueba de nuevo.",
     "err.empty_prompt": "Escribe un texto de entrada (prompt): está vacío.",
@@ -23,6 +25,8 @@ ES = {
 
 EN = {
     "app.title": "lm_demo: how a language model writes",
+    "app.classroom": "Classroom mode",
+    "app.classroom.info": "Large type and high contrast for a projector.",
     "app.subtitle": "A Spanish GPT-2, step by step: what it predicts, how it chooses, what it learns.",
     "err.generic": "Something went wrong: {detail}. The app keeps running; try again.",
     "err.empty_prompt": "Type an input text (prompt): it is empty.",

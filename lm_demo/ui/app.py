@@ -12,11 +12,26 @@ import threading
 import gradio as gr
 
 from lm_demo.ui.common import T, UIContext
-from lm_demo.ui.components import compare_tab, decoding_tab, model_panel, next_token_tab, training_tab
+from lm_demo.ui.components import (
+    compare_tab,
+    decoding_tab,
+    guide_tab,
+    model_panel,
+    next_token_tab,
+    training_tab,
+)
 
 CSS = """
 .lm-status {font-size: 0.95em}
+/* Classroom mode: large type and high contrast for a projector. */
+body.lm-classroom, body.lm-classroom .gradio-container {font-size: 20px !important; color: #000 !important;
+  background: #fff !important; --body-text-color: #000; --block-label-text-size: 18px; --text-md: 20px;
+  --text-lg: 22px; --input-text-size: 20px; --block-title-text-size: 20px; --button-large-text-size: 22px;
+  --color-accent: #0b3d91; --button-primary-background-fill: #0b3d91; --button-primary-text-color: #fff;}
+body.lm-classroom table, body.lm-classroom [role=grid] {font-size: 18px !important;}
+body.lm-classroom .prose, body.lm-classroom .md {font-size: 20px !important; line-height: 1.5;}
 """
+CLASSROOM_JS = "(on) => { document.body.classList.toggle('lm-classroom', !!on); return on; }"
 
 
 def build_demo(default_model: str | None = None) -> gr.Blocks:
@@ -32,13 +47,18 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
             model = gr.Dropdown(choices, value=default, label=T("mp.picker"), info=T("mp.picker.info"),
                                 allow_custom_value=True, scale=2, elem_id="model-picker")
             status = gr.Markdown(elem_classes=["lm-status"], elem_id="model-status")
+            classroom = gr.Checkbox(False, label=T("app.classroom"), info=T("app.classroom.info"), scale=0,
+                                    min_width=180, elem_id="classroom-mode")
         ctx = UIContext(model=model, model_status=status)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
+            ctx.tabs = tabs
             next_token_tab.build(ctx)
             decoding_tab.build(ctx)
             compare_tab.build(ctx)
             training_tab.build(ctx)
             model_panel.build(ctx)
+            guide_tab.build(ctx)
+        classroom.change(None, [classroom], None, js=CLASSROOM_JS, api_visibility="private")
         model.change(model_panel.model_status, [model], [status], api_visibility="private")
         demo.load(model_panel.model_status, [model], [status], api_visibility="private")
         for cb in ctx.refresh_callbacks:

@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.widgets import Slider
 
 EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
 
@@ -42,11 +43,11 @@ def build(ctx: UIContext) -> None:
                                     elem_id="nt-prompt")
                 gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("nt.examples"))
             with gr.Column(scale=1):
-                temperature = gr.Slider(0, 3, value=1.0, step=0.05, label=T("nt.temperature"),
+                temperature = Slider(0, 3, value=1.0, step=0.05, label=T("nt.temperature"),
                                         info=T("nt.temperature.info"))
-                top_k = gr.Slider(0, 200, value=0, step=1, label=T("nt.top_k"))
-                top_p = gr.Slider(0, 1, value=1.0, step=0.01, label=T("nt.top_p"))
-                top_n = gr.Slider(1, 50, value=10, step=1, label=T("nt.top_n"))
+                top_k = Slider(0, 200, value=0, step=1, label=T("nt.top_k"))
+                top_p = Slider(0, 1, value=1.0, step=0.01, label=T("nt.top_p"))
+                top_n = Slider(1, 50, value=10, step=1, label=T("nt.top_n"))
         run = gr.Button(T("nt.run"), variant="primary", elem_id="nt-run")
         notes = gr.Markdown(elem_id="nt-notes")
         chips = gr.HighlightedText(label=T("nt.tokens"), show_legend=False, combine_adjacent=False,
@@ -57,6 +58,8 @@ def build(ctx: UIContext) -> None:
             chart = gr.Plot(label=T("nt.chart"), elem_id="nt-chart")
         inputs = [prompt, ctx.model, temperature, top_k, top_p, top_n]
         outputs = [table, chart, entropy, chips, notes]
+        ctx.components.update({"nt.prompt": prompt, "nt.temperature": temperature, "nt.top_k": top_k,
+                               "nt.top_p": top_p, "nt.inputs": inputs, "nt.outputs": outputs})
         run.click(next_token, inputs, outputs, api_name="next_token")
         prompt.submit(next_token, inputs, outputs, api_visibility="private")
         for slider in (temperature, top_k, top_p, top_n):

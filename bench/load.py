@@ -1,0 +1,138 @@
+"""A classroom hitting the app at once, while a training job runs.
+
+Starts ``app.py`` offline on a free port (with a private checkpoints folder),
+starts a training job through the ``train_start`` API, then runs 20
+concurrent ``gradio_client`` clients x 10 calls, alternating ``next_token``
+and ``decode_steps`` on the bundled model.  As a baseline it first times
+``next_token`` alone (one client, no training) in the same run.
+
+Prints per-endpoint latencies and, last, ``errors=<n> p95_ms=<x>`` where
+p95 is the 95th percentile of ``next_token`` latency under load.
+Target on a 2-core machine: errors=0 and p95_ms <= 1000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba", "El caballero"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(checkpoints: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_SERVER_PORT=str(port), LM_DEMO_CHECKPOINTS=checkpoints,
+               GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--model", "gpt2-es-tiny"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise TimeoutError("app did not start")
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--calls", type=int, default=10)
+    args = ap.parse_args()
+
+    from gradio_client import Client
+
+    with tempfile.TemporaryDirectory() as ckpts:
+        proc, url = start_app(ckpts)
+        try:
+            warm = Client(url, verbose=False)
+            warm.predict(PROMPTS[0], api_name="/next_token")  # loads the model
+            warm.predict(PROMPTS[0], api_name="/decode_steps")
+            base = []
+            for i in range(20):
+                t0 = time.perf_counter()
+                warm.predict(PROMPTS[i % len(PROMPTS)], api_name="/next_token")
+                base.append((time.perf_counter() - t0) * 1000)
+            print(f"baseline next_token (1 client, no training): median {statistics.median(base):.0f} ms")
+
+            job = warm.predict(api_name="/train_start")
+            print(f"training job started: {str(job)[:120]}")
+            time.sleep(3)
+
+            lat: dict[str, list[float]] = {"next_token": [], "decode_steps": []}
+            errors: list[str] = []
+            lock = threading.Lock()
+
+            def client_loop(idx: int) -> None:
+                try:
+                    c = Client(url, verbose=False)
+                except Exception as e:  # noqa: BLE001
+                    with lock:
+                        errors.append(f"connect: {e}")
+                    return
+                for j in range(args.calls):
+                    api = "next_token" if (idx + j) % 2 == 0 else "decode_steps"
+                    t0 = time.perf_counter()
+                    try:
+                        c.predict(PROMPTS[(idx + j) % len(PROMPTS)], api_name=f"/{api}")
+                        with lock:
+                            lat[api].append((time.perf_counter() - t0) * 1000)
+                    except Exception as e:  # noqa: BLE001
+                        with lock:
+                            errors.append(f"{api}: {type(e).__name__}: {e}")
+
+            t0 = time.perf_counter()
+            threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(args.clients)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=600)
+            wall = time.perf_counter() - t0
+            status = warm.predict(api_name="/train_status")
+            training_running = "entrenando" in str(status).lower() or "running" in str(status).lower()
+            warm.predict(api_name="/train_stop")
+            for api, xs in lat.items():
+                print(f"{api}: n={len(xs)} median {statistics.median(xs) if xs else float('nan'):.0f} ms "
+                      f"p95 {percentile(xs, 0.95):.0f} ms")
+            print(f"{args.clients} clients x {args.calls} calls in {wall:.1f} s; training still running at the end: "
+                  f"{training_running}")
+            for e in errors[:5]:
+                print("error:", e)
+            p95 = percentile(lat["next_token"], 0.95)
+            print(f"p95 / baseline median: {p95 / statistics.median(base):.1f}x")
+            print(f"errors={len(errors)} p95_ms={p95:.0f}")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Figures of the training tab: loss and perplexity curves, corpus length histogram.
+
+Pure functions of the job's event list (``lm_demo.training`` event dicts),
+so a page that re-attaches redraws the whole history from the same data.
+They cope with no point (an annotated empty chart), a single point
+(markers, not just lines), a loss of exactly 0 on a log axis (clipped to a
+small positive value, since log 0 is undefined) and long runs (training
+points are thinned to at most ``MAX_POINTS``; evaluations are all kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from lm_demo.charts import PALETTE
+
+MAX_POINTS = 2000
+LOG_FLOOR = 1e-4
+
+
+def _thin(xs: list, ys: list, max_points: int = MAX_POINTS) -> tuple[list, list]:
+    if len(xs) <= max_points:
+        return xs, ys
+    stride = -(-len(xs) // max_points)
+    idx = list(range(0, len(xs), stride))
+    if idx[-1] != len(xs) - 1:
+        idx.append(len(xs) - 1)
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def _floor(ys: list, log_scale: bool) -> list:
+    if not log_scale:
+        return ys
+    return [None if y is None else max(float(y), LOG_FLOOR) for y in ys]
+
+
+def _series(events: Sequence[dict], kind: str, key: str) -> tuple[list, list]:
+    xs, ys = [], []
+    for e in events:
+        if e.get("type") == kind and e.get(key) is not None and e.get("step") is not None:
+            xs.append(int(e["step"]))
+            ys.append(float(e[key]))
+    return xs, ys
+
+
+def _layout(fig: Any, title: str, y_title: str, x_title: str, log_scale: bool, empty_text: str | None) -> Any:
+    fig.update_layout(
+        title=dict(text=title, x=0.02, font=dict(size=15)), template="plotly_white", height=340,
+        margin=dict(l=50, r=10, t=45 if title else 15, b=40), legend=dict(orientation="h", y=-0.2),
+        xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified",
+    )
+    fig.update_yaxes(type="log" if log_scale else "linear")
+    fig.update_xaxes(rangemode="tozero")
+    if empty_text:
+        fig.add_annotation(text=empty_text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                           font=dict(size=14, color="#6e7781"))
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    return fig
+
+
+def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Pérdida",
+                train_name: str = "pérdida de entrenamiento", eval_name: str = "pérdida de evaluación",
+                x_title: str = "paso", empty_text: str = "Aún no hay datos") -> Any:
+    """Train loss (line) and eval loss (line + markers) against the step."""
+    import plotly.graph_objects as go
+
+    tx, ty = _thin(*_series(events, "train", "loss"))
+    ex, ey = _series(events, "eval", "eval_loss")
+    fig = go.Figure()
+    if tx:
+        fig.add_scatter(x=tx, y=_floor(ty, log_scale), name=train_name, mode="lines+markers" if len(tx) < 60 else "lines",
+                        line=dict(color=PALETTE["warped"], width=2), marker=dict(size=5))
+    if ex:
+        fig.add_scatter(x=ex, y=_floor(ey, log_scale), name=eval_name, mode="lines+markers",
+                        line=dict(color=PALETTE["loss"], width=2), marker=dict(size=8))
+    return _layout(fig, title, "", x_title, log_scale, None if (tx or ex) else empty_text)
+
+
+def perplexity_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Perplejidad",
+                      name: str = "perplejidad (evaluación)", x_title: str = "paso",
+                      empty_text: str = "Aún no hay datos") -> Any:
+    """Eval perplexity (exp of the eval loss) against the step."""
+    import plotly.graph_objects as go
+
+    ex, ey = _series(events, "eval", "perplexity")
+    fig = go.Figure()
+    if ex:
+        fig.add_scatter(x=ex, y=_floor(ey, log_scale), name=name, mode="lines+markers",
+                        line=dict(color=PALETTE["eval"], width=2), marker=dict(size=8))
+    return _layout(fig, title, "", x_title, log_scale, None if ex else empty_text)
+
+
+def length_histogram(lengths: Sequence[int], *, title: str = "Longitud de los textos",
+                     x_title: str = "palabras por texto", y_title: str = "textos", median_label: str = "mediana",
+                     max_x: int | None = None) -> Any:
+    """Histogram of text lengths with a dashed line at the median."""
+    import statistics
+
+    import plotly.graph_objects as go
+
+    vals = list(lengths)
+    fig = go.Figure()
+    if vals:
+        cap = max_x or int(sorted(vals)[int(0.99 * (len(vals) - 1))]) + 1  # the 1 % longest would squash the rest
+        fig.add_histogram(x=[min(v, cap) for v in vals], nbinsx=min(60, max(5, len(set(vals)))),
+                          marker_color=PALETTE["warped"], name=x_title)
+        med = statistics.median(vals)
+        fig.add_vline(x=med, line_dash="dash", line_color=PALETTE["loss"],
+                      annotation_text=f"{median_label} {med:g}", annotation_position="top right")
+    fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=15)), template="plotly_white", height=300,
+                      margin=dict(l=50, r=10, t=45 if title else 15, b=40), xaxis_title=x_title, yaxis_title=y_title,
+                      showlegend=False, bargap=0.05)
+    return fig

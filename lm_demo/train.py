@@ -1,0 +1,199 @@
+"""Train from a terminal: ``python -m lm_demo.train --corpus quijote --epochs 2 ...``.
+
+For a teacher preparing a model before class (seed 001 is such a script):
+the same runner as the app (``lm_demo.training.run_training``), a progress
+bar, eval loss and perplexity printed at the end, a five-sentence story from
+a prompt, and the checkpoint saved in ``checkpoints/`` where the app lists
+it.  Ctrl+C stops cleanly after the current step (and still saves); a
+second Ctrl+C aborts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+SENTENCE_END = re.compile(r"[.!?…]+[\"»”')\]]*(?=\s|$)")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from lm_demo.corpora import PRESETS
+
+    ap = argparse.ArgumentParser(
+        prog="python -m lm_demo.train",
+        description="Entrena (fine-tuning o desde cero) un GPT-2 en español y guarda el checkpoint en checkpoints/. "
+        "Valores por defecto: los del script de la semilla 001 (Quijote).",
+    )
+    g = ap.add_argument_group("corpus")
+    g.add_argument("--corpus", default="quijote",
+                   help=f"corpus predefinido ({', '.join(PRESETS)}) o ruta a un .txt/.csv/.jsonl/.parquet")
+    g.add_argument("--text-column", default=None, help="columna de texto (.csv/.jsonl/.parquet)")
+    g.add_argument("--txt-mode", choices=("lines", "blocks"), default="lines",
+                   help="en un .txt, un texto por línea o por bloque separado por líneas en blanco")
+    g.add_argument("--quijote-lines", type=int, default=2000, help="primeras N líneas del Quijote (semilla 001: ~100)")
+    g.add_argument("--max-rows", type=int, default=0, help="máximo de textos (0 = todos)")
+    g.add_argument("--exclude", default="sexo", help="categorías de chistes excluidas, separadas por comas")
+    g.add_argument("--data-dir", default=None, help="carpeta de datos local (por defecto $LM_DEMO_DATA_DIR o ../shared/data)")
+    g = ap.add_argument_group("modelo")
+    g.add_argument("--model", default=None, help="modelo base: preset/id del Hub o nombre en checkpoints/ "
+                   "(por defecto el de la aplicación; sin conexión, gpt2-es-tiny)")
+    g.add_argument("--from-scratch", action="store_true", help="GPT-2 nuevo con pesos aleatorios (semilla 003)")
+    g.add_argument("--layers", type=int, default=4)
+    g.add_argument("--heads", type=int, default=4)
+    g.add_argument("--width", type=int, default=256)
+    g = ap.add_argument_group("entrenamiento")
+    g.add_argument("--epochs", type=float, default=2.0)
+    g.add_argument("--lr", "--learning-rate", dest="lr", type=float, default=5e-5)
+    g.add_argument("--block-size", type=int, default=128)
+    g.add_argument("--batch-size", type=int, default=2)
+    g.add_argument("--grad-accum", type=int, default=4)
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--warmup", type=int, default=0, help="pasos de calentamiento")
+    g.add_argument("--eval-steps", type=int, default=50)
+    g.add_argument("--max-steps", type=int, default=0, help="0 = según las épocas")
+    g.add_argument("--patience", type=int, default=0, help="parada temprana tras N evaluaciones sin mejora")
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--padded", action="store_true", help="receta de las semillas: cada texto relleno hasta --block-size")
+    g.add_argument("--threads", type=int, default=0, help="hilos de CPU (0 = los de torch)")
+    g.add_argument("--name", default="", help="nombre del checkpoint (por defecto corpus + fecha)")
+    g.add_argument("--no-save", action="store_true", help="no guardar el checkpoint")
+    g = ap.add_argument_group("historia final")
+    g.add_argument("--prompt", default="En un lugar de la Mancha", help="inicio de la historia")
+    g.add_argument("--max-new-tokens", type=int, default=200)
+    g.add_argument("--temperature", type=float, default=0.8)
+    g.add_argument("--top-k", type=int, default=50)
+    g.add_argument("--top-p", type=float, default=0.95)
+    g.add_argument("--repetition-penalty", type=float, default=1.2)
+    g.add_argument("--sentences", type=int, default=5, help="frases de la historia")
+    return ap.parse_args(argv)
+
+
+def first_sentences(text: str, n: int) -> str:
+    """``text`` cut after its ``n``-th sentence end (all of it when it has fewer)."""
+    count = 0
+    for m in SENTENCE_END.finditer(text):
+        count += 1
+        if count >= n:
+            return text[:m.end()]
+    return text
+
+
+def sentence_stopper(tokenizer: Any, prompt_len: int, n: int) -> Any:
+    """A StoppingCriteria: stop once the continuation holds ``n`` sentence ends."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Sentences(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kw: Any) -> Any:
+            import torch
+
+            new = tokenizer.decode(input_ids[0, prompt_len:], skip_special_tokens=True)
+            done = len(SENTENCE_END.findall(new)) >= n
+            return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Sentences()])
+
+
+def story(model: Any, tokenizer: Any, prompt: str, sentences: int, max_new_tokens: int, temperature: float,
+          top_k: int, top_p: float, repetition_penalty: float, seed: int) -> str:
+    from lm_demo.sampling import SamplingSettings
+    from lm_demo.training import generate_sample
+
+    s = SamplingSettings(temperature, top_k, top_p, repetition_penalty).clamped(len(tokenizer))
+    n_prompt = len(tokenizer(prompt)["input_ids"])
+    text = generate_sample(model, tokenizer, prompt, max(1, min(int(max_new_tokens), 1000)), seed=seed,
+                           temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
+                           repetition_penalty=s.repetition_penalty,
+                           stopping_criteria=sentence_stopper(tokenizer, n_prompt, sentences),
+                           min_new_tokens=max_new_tokens)  # no eos: the sentence count ends the story
+    head, tail = text[:len(prompt)], text[len(prompt):]
+    return head + first_sentences(tail, sentences) if text.startswith(prompt) else first_sentences(text, sentences)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.data_dir:
+        os.environ["LM_DEMO_DATA_DIR"] = args.data_dir
+    from lm_demo.corpora import PRESETS, CorpusSpec
+    from lm_demo.errors import UserError
+    from lm_demo.locales import t
+    from lm_demo.models import default_model_name
+    from lm_demo.training import Job, TrainConfig, run_training
+
+    is_file = args.corpus not in PRESETS
+    spec = CorpusSpec(preset="" if is_file else args.corpus, path=args.corpus if is_file else None,
+                      text_column=args.text_column, txt_mode=args.txt_mode, max_rows=args.max_rows,
+                      quijote_lines=args.quijote_lines,
+                      exclude_categories=tuple(c.strip() for c in args.exclude.split(",") if c.strip()))
+    cfg = TrainConfig(
+        corpus=spec, base_model=args.model or default_model_name(), from_scratch=args.from_scratch,
+        n_layer=args.layers, n_head=args.heads, n_embd=args.width, recipe="padded" if args.padded else "packed",
+        block_size=args.block_size, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
+        grad_accum=args.grad_accum, weight_decay=args.weight_decay, warmup_steps=args.warmup,
+        eval_steps=args.eval_steps, max_steps=args.max_steps, seed=args.seed, early_stopping_patience=args.patience,
+        sample_prompt=args.prompt, output_name=args.name, save=not args.no_save, num_threads=args.threads,
+        progress_bar=True,
+    )
+
+    class ConsoleJob(Job):
+        """An unregistered job that prints notes and samples as they arrive."""
+
+        def post(self, event: dict) -> dict:
+            ev = super().post(event)
+            if ev["type"] == "note":
+                _write(f"ℹ️  {ev['text']}")
+            elif ev["type"] == "sample":
+                _write(f"[paso {ev['step']}] {' '.join(str(ev['text']).split())}")
+            elif ev["type"] == "start":
+                _write(f"Dispositivo: {ev['device']} ({ev['dtype']}) · {ev['params']:,} parámetros · "
+                       f"{ev['train_blocks']} bloques de entrenamiento, {ev['eval_blocks']} de evaluación · "
+                       f"{ev['total_steps']} pasos")
+            return ev
+
+    job = ConsoleJob("train", {"cli": True})
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if job.stop_requested:
+            raise KeyboardInterrupt
+        job.request_stop()
+        _write(t("train.cli.stopping"))
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = run_training(cfg, job)
+    except UserError as e:
+        print(f"Error: {e.message('es')}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    loss = "—" if result.eval_loss is None else f"{result.eval_loss:.4f}"
+    ppl = "—" if result.eval_perplexity is None else f"{result.eval_perplexity:.2f}"
+    print(t("train.cli.result", loss=loss, ppl=ppl))
+    if result.model is not None:
+        print()
+        print(t("train.cli.story", prompt=args.prompt))
+        print(story(result.model, result.tokenizer, args.prompt, args.sentences, args.max_new_tokens,
+                    args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed))
+        print()
+    if result.checkpoint:
+        print(t("train.cli.saved", path=result.path, name=result.checkpoint))
+    return 0
+
+
+def _write(text: str) -> None:
+    try:
+        from tqdm.auto import tqdm
+
+        tqdm.write(text)
+    except ImportError:  # pragma: no cover
+        print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

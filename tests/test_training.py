@@ -1,0 +1,327 @@
+"""The training runner, the job registry, checkpoints and the CLI, on the real bundled model."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from lm_demo.corpora import CorpusSpec
+from lm_demo.errors import UserError
+from lm_demo.training import JOBS, Job, JobRegistry, TrainConfig, run_training, start_training
+
+SMALL = dict(block_size=64, batch_size=8, max_eval_blocks=12, logging_steps=1, sample_max_new_tokens=12)
+
+
+@pytest.fixture(autouse=True)
+def _env(shared_data, checkpoints_tmp, monkeypatch):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(checkpoints_tmp))
+    monkeypatch.delenv("LM_DEMO_ALLOW_TRAINING", raising=False)
+
+
+def _wait_idle(timeout: float = 120) -> None:
+    job = JOBS.running()
+    if job is not None:
+        assert job.wait(timeout), "a job did not end"
+
+
+# --------------------------------------------------------------------------- registry
+def test_registry_one_job_at_a_time_events_and_statuses():
+    reg = JobRegistry()
+    gate = threading.Event()
+
+    def slow(job: Job) -> str:
+        for i in range(3):
+            job.post({"type": "tick", "i": i})
+        gate.wait(10)
+        return "hecho"
+
+    job = reg.start("train", slow, {"x": 1})
+    with pytest.raises(UserError) as e:
+        reg.start("trials", lambda j: None)
+    assert e.value.key == "train.err.busy" and "entrenamiento" in str(e.value)
+    assert reg.running() is job and reg.current() is job and reg.get(job.id) is job
+    gate.set()
+    assert job.wait(10)
+    assert job.status == "finished" and job.result == "hecho" and job.ended_at >= job.started_at
+    ev = job.events
+    assert [e["seq"] for e in ev] == list(range(len(ev)))
+    assert [e.get("i") for e in ev if e["type"] == "tick"] == [0, 1, 2]
+    assert ev[-1]["type"] == "end" and ev[-1]["status"] == "finished"
+    assert job.events_since(2) == ev[2:]
+    assert reg.running() is None and reg.current() is job
+
+    def until_stopped(job: Job) -> None:
+        while not job.stop_requested:
+            time.sleep(0.01)
+
+    j2 = reg.start("trials", until_stopped)
+    j2.request_stop()
+    assert j2.wait(10) and j2.status == "stopped"
+
+    def user_error(job: Job) -> None:
+        raise UserError("train.corpus.empty_file", name="x.txt")
+
+    j3 = reg.start("train", user_error)
+    assert j3.wait(10) and j3.status == "error" and j3.error == "«x.txt» está vacío."
+
+    def oom(job: Job) -> None:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    j4 = reg.start("train", oom)
+    assert j4.wait(10) and j4.status == "error"
+    assert "Memoria insuficiente" in j4.error and "lote" in j4.error and "CPU" in j4.error
+    assert j4.events[-1] == {**j4.events[-1], "type": "end", "status": "error", "error": j4.error}
+
+
+def test_training_disabled_by_environment(monkeypatch):
+    monkeypatch.setenv("LM_DEMO_ALLOW_TRAINING", "0")
+    with pytest.raises(UserError) as e:
+        start_training(TrainConfig())
+    assert e.value.key == "train.err.disabled"
+
+
+def test_error_in_the_thread_becomes_a_spanish_message(tmp_path):
+    _wait_idle()
+    bad = tmp_path / "malo.csv"
+    bad.write_bytes("text\nañoranza\n".encode("latin-1"))
+    job = start_training(TrainConfig(corpus=CorpusSpec(path=str(bad)), **SMALL))
+    assert job.wait(60)
+    assert job.status == "error" and "UTF-8" in job.error and "malo.csv" in job.error
+
+
+def test_bad_numbers_are_refused_in_the_request():
+    with pytest.raises(UserError, match="Tasa de aprendizaje"):
+        start_training(TrainConfig(learning_rate="mucho"))
+    cfg, notes = TrainConfig(block_size=4, batch_size=0).validated()
+    assert cfg.block_size == 8 and cfg.batch_size == 1 and len(notes) == 2
+
+
+# --------------------------------------------------------------------------- training
+@pytest.fixture(scope="module")
+def trained(shared_data, checkpoints_tmp):
+    """One 30-step fine-tune on jokes, in the background job, saved to the temp checkpoints."""
+    import os
+
+    old = {k: os.environ.get(k) for k in ("LM_DEMO_DATA_DIR", "LM_DEMO_CHECKPOINTS")}
+    os.environ["LM_DEMO_DATA_DIR"], os.environ["LM_DEMO_CHECKPOINTS"] = str(shared_data), str(checkpoints_tmp)
+    try:
+        _wait_idle()
+        cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=400), base_model="gpt2-es-tiny",
+                          max_steps=30, eval_steps=10, learning_rate=1e-3, warmup_steps=0, output_name="prueba-chistes",
+                          **SMALL)
+        job = start_training(cfg)
+        assert job.wait(240), "training did not finish"
+        yield job
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_thirty_steps_lower_the_eval_loss(trained):
+    assert trained.status == "finished", trained.error
+    evals = [e for e in trained.events if e["type"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 10, 20, 30]
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+    res = trained.result
+    assert res.steps == 30 and res.eval_loss == min(e["eval_loss"] for e in evals)
+    assert res.eval_perplexity == pytest.approx(pytest.importorskip("math").exp(res.eval_loss))
+
+
+def test_events_arrive_in_order_and_the_plots_receive_them(trained):
+    from lm_demo.charts.training import loss_figure, perplexity_figure
+    from lm_demo.ui.components.training_tab import samples_markdown, status_markdown
+
+    ev = trained.events
+    assert [e["seq"] for e in ev] == list(range(len(ev)))
+    assert all(a["t"] <= b["t"] for a, b in zip(ev, ev[1:]))
+    types = [e["type"] for e in ev]
+    assert types.index("start") < types.index("train") and types[-2:] == ["saved", "end"]
+    train_steps = [e["step"] for e in ev if e["type"] == "train"]
+    assert train_steps == list(range(1, 31))
+    assert all(e["tokens_per_s"] is None or e["tokens_per_s"] > 0 for e in ev if e["type"] == "train")
+    samples = [e for e in ev if e["type"] == "sample"]
+    assert [s["step"] for s in samples] == [0, 10, 20, 30] and all(s["text"].startswith("Había una vez") for s in samples)
+
+    fig = loss_figure(ev)
+    assert list(fig.data[0].x) == train_steps and list(fig.data[1].x) == [0, 10, 20, 30]
+    ppl = perplexity_figure(ev, log_scale=True)
+    assert ppl.layout.yaxis.type == "log" and len(ppl.data[0].y) == 4
+    assert "Paso 30" in samples_markdown(ev) and "prueba-chistes" in status_markdown(trained, ev, True)
+
+
+def test_plots_cope_with_one_point_zero_loss_and_long_runs():
+    from lm_demo.charts.training import LOG_FLOOR, MAX_POINTS, loss_figure
+
+    empty = loss_figure([])
+    assert not empty.data and empty.layout.annotations
+    one = loss_figure([{"type": "eval", "step": 0, "eval_loss": 0.0}], log_scale=True)
+    assert "markers" in one.data[0].mode and one.data[0].y[0] == LOG_FLOOR
+    many = [{"type": "train", "step": i, "loss": 1 / (i + 1)} for i in range(1, 20_001)]
+    fig = loss_figure(many)
+    assert len(fig.data[0].x) <= MAX_POINTS + 1 and fig.data[0].x[-1] == 20_000
+
+
+def test_checkpoint_has_metadata_eval_texts_and_is_usable_at_once(trained, checkpoints_tmp):
+    from lm_demo.checkpoints import load_eval_texts, load_metadata, list_trained
+    from lm_demo.models import list_checkpoints, load_model
+    from lm_demo.next_token import next_token_distribution
+
+    name = trained.result.checkpoint
+    assert name == "prueba-chistes" and (checkpoints_tmp / name / "config.json").is_file()
+    assert name in list_checkpoints() and name in [m["name"] for m in list_trained()]
+    meta = load_metadata(name)
+    for key in ("name", "base_model", "from_scratch", "corpus", "hyperparameters", "history", "eval_loss",
+                "eval_perplexity", "date", "device", "duration_s", "stopped_early"):
+        assert key in meta, key
+    assert meta["corpus"]["preset"] == "chistes" and meta["corpus"]["recipe"] == "packed"
+    assert meta["hyperparameters"]["max_steps"] == 30 and meta["from_scratch"] is False
+    assert meta["eval_loss"] == trained.result.eval_loss
+    texts = load_eval_texts(name)
+    size = (checkpoints_tmp / name / "eval_texts.jsonl").stat().st_size
+    assert texts and 0 < size <= 200_000
+    loaded = load_model(name, allow_fallback=False)
+    assert loaded.source == "local"
+    res = next_token_distribution(loaded, "Había una vez", 1.0, 0, 1.0, 5)
+    assert 0 < sum(res.top_probs) <= 1 + 1e-6 and len(res.top_ids) == 5
+    assert not list(checkpoints_tmp.glob(".tmp-*"))
+
+
+def test_stop_mid_run_leaves_a_loadable_checkpoint_and_refuses_a_second_start(trained):
+    from lm_demo.models import load_model
+    from lm_demo.training import generate_sample
+
+    _wait_idle()
+    cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=300), base_model="gpt2-es-tiny", max_steps=500,
+                      eval_steps=1000, samples=False, output_name="parada", **SMALL)
+    job = start_training(cfg)
+    with pytest.raises(UserError) as e:
+        start_training(cfg)
+    assert e.value.key == "train.err.busy"
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(e["type"] == "train" and e["step"] >= 2 for e in job.events):
+        assert job.running, job.error
+        time.sleep(0.05)
+    job.request_stop()
+    seen = max(e["step"] for e in job.events if e["type"] == "train")
+    assert job.wait(120)
+    assert job.status == "stopped", job.error
+    res = job.result
+    assert seen <= res.steps <= seen + 2 and res.steps < 500  # within one optimiser step (+ one racing log)
+    assert res.eval_loss is not None and res.checkpoint == "parada"
+    loaded = load_model("parada", allow_fallback=False)
+    text = generate_sample(loaded.model, loaded.tokenizer, "El perro", max_new_tokens=8)
+    assert text.startswith("El perro") and len(text) > len("El perro")
+
+
+def test_from_scratch_padded_and_early_stopping():
+    _wait_idle()
+    cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=120), base_model="gpt2-es-tiny", from_scratch=True,
+                      n_layer=1, n_head=2, n_embd=32, recipe="padded", block_size=32, batch_size=4, max_steps=20,
+                      eval_steps=1, learning_rate=0.0, early_stopping_patience=2, save=False, samples=False,
+                      max_eval_blocks=4)
+    res = run_training(cfg)
+    assert res.checkpoint is None and res.model is not None
+    assert res.model.config.n_layer == 1 and res.model.config.n_embd == 32
+    assert res.model.config.vocab_size == len(res.tokenizer)
+    assert res.stopped_early and res.steps == 2  # lr 0: the loss never improves
+    assert any(e["type"] == "note" and "Parada temprana" in e["text"] for e in res.history)
+
+
+# --------------------------------------------------------------------------- checkpoints
+def test_sanitize_name():
+    from lm_demo.checkpoints import sanitize_name
+
+    assert sanitize_name("../../etc/passwd") == "etc-passwd"
+    assert sanitize_name("Canción de cuna ñ") == "Cancion-de-cuna-n"
+    assert sanitize_name(".hidden") == "hidden"
+    for bad in ("", "   ", "../..", "///"):
+        with pytest.raises(UserError):
+            sanitize_name(bad)
+    with pytest.raises(UserError) as e:
+        sanitize_name("gpt2-es-tiny")
+    assert e.value.key == "train.ckpt.protected"
+
+
+def test_save_is_atomic_and_never_overwrites(bundled, checkpoints_tmp):
+    from lm_demo.checkpoints import load_metadata, save_checkpoint
+    from lm_demo.models import list_checkpoints
+
+    p1 = save_checkpoint(bundled.model, bundled.tokenizer, "copia", {"eval_loss": float("nan")}, ["uno", "dos"])
+    p2 = save_checkpoint(bundled.model, bundled.tokenizer, "copia", {})
+    assert p1.name == "copia" and p2.name == "copia-2"
+    assert load_metadata("copia") == {"eval_loss": None, "name": "copia"}
+    assert [json.loads(x)["text"] for x in (p1 / "eval_texts.jsonl").read_text().splitlines()] == ["uno", "dos"]
+
+    class Crashes:  # the real model, but the disk "fills up" half-way through writing it
+        config = bundled.model.config
+
+        def save_pretrained(self, path, **kw):
+            bundled.model.save_pretrained(path, **kw)
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(UserError) as e:
+        save_checkpoint(Crashes(), bundled.tokenizer, "a-medias", {})
+    assert e.value.key == "train.ckpt.write_failed"
+    assert "a-medias" not in list_checkpoints() and not (checkpoints_tmp / "a-medias").exists()
+    assert not list(checkpoints_tmp.glob(".tmp-*"))
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_trains_prints_and_saves(capsys, checkpoints_tmp):
+    from lm_demo.models import list_checkpoints
+    from lm_demo.train import first_sentences, main
+
+    assert first_sentences("Uno. ¿Dos? ¡Tres! Cuatro… Cinco. Seis.", 5) == "Uno. ¿Dos? ¡Tres! Cuatro… Cinco."
+    _wait_idle()
+    rc = main(["--corpus", "quijote", "--quijote-lines", "400", "--model", "gpt2-es-tiny", "--max-steps", "3",
+               "--eval-steps", "100", "--block-size", "32", "--batch-size", "4", "--grad-accum", "1",
+               "--max-new-tokens", "40", "--name", "cli-quijote", "--prompt", "En un lugar"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "Pérdida de evaluación:" in out and "perplejidad:" in out
+    assert "Historia de cinco frases" in out and "\nEn un lugar" in out
+    assert "cli-quijote" in out and "cli-quijote" in list_checkpoints()
+
+
+def test_cli_bad_corpus_exits_with_a_message(capsys, tmp_path):
+    from lm_demo.train import main
+
+    rc = main(["--corpus", str(tmp_path / "no-existe.txt"), "--model", "gpt2-es-tiny"])
+    assert rc == 2 and "no-existe.txt" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- UI handlers (no server)
+def test_ui_handlers_refuse_clearly(monkeypatch):
+    import gradio as gr
+
+    from lm_demo.ui.components import training_tab as tab
+
+    _wait_idle()
+    assert tab.train_stop("") == "No hay ningún entrenamiento en marcha."
+    monkeypatch.setenv("LM_DEMO_ALLOW_TRAINING", "0")
+    with pytest.raises(gr.Error, match="desactivado"):
+        tab.train_start("chistes", model_name="gpt2-es-tiny")
+    monkeypatch.delenv("LM_DEMO_ALLOW_TRAINING")
+    with pytest.raises(gr.Error, match="no se puede sobrescribir"):
+        tab.train_start("chistes", model_name="gpt2-es-tiny", name="gpt2-es-tiny")
+    with pytest.raises(gr.Error, match="no es un número"):
+        tab.train_start("chistes", model_name="gpt2-es-tiny", batch_size="ocho")
+    assert JOBS.running() is None
+
+
+def test_corpus_stats_handler(bundled):
+    from lm_demo.ui.components.training_tab import corpus_preview
+
+    summary, table, hist, notes = corpus_preview("chistes", None, None, "lines", ["sexo"], 0, 0, "gpt2-es-tiny")
+    assert "Chistes" in summary and "carpeta de datos local" in summary
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert values["Textos antes de limpiar"] == 2419 and values["Textos después de limpiar"] < 2419
+    assert 20 <= values["Mediana de palabras por texto"] <= 45
+    assert hist.data[0].type == "histogram" and "sexo" in notes
