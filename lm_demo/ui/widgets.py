@@ -2,8 +2,8 @@
 
 Why: Gradio rejects an out-of-range slider value sent through the API with an
 English "Value X is greater than maximum value Y" error.  Our promise is a
-documented clamp, so ``Slider`` clamps to its range (and a missing or
-non-numeric value becomes the slider's default) instead of raising.
+documented clamp, so ``Slider`` and ``Number`` clamp to their range (and a
+missing or non-numeric value becomes the default) instead of raising.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import gradio as gr
-from gradio.components.number import Number
 
 
 class Slider(gr.Slider):
@@ -22,11 +21,32 @@ class Slider(gr.Slider):
 
     def preprocess(self, payload: Any) -> float:
         default = self.value if isinstance(self.value, (int, float)) else self.minimum
-        try:
-            x = float(payload)
-        except (TypeError, ValueError):
-            x = float(default)
-        if math.isnan(x):
-            x = float(default)
-        x = min(max(x, self.minimum), self.maximum)
-        return Number.round_to_precision(x, self.precision)
+        return gr.Number.round_to_precision(_clamp(payload, self.minimum, self.maximum, default), self.precision)
+
+
+def _clamp(x: Any, lo: float | None, hi: float | None, default: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(v):
+        return default
+    if lo is not None:
+        v = max(v, lo)
+    if hi is not None:
+        v = min(v, hi)
+    return v
+
+
+class Number(gr.Number):
+    """``gr.Number`` that clamps API values to [minimum, maximum] instead of rejecting them.
+
+    A missing or non-numeric value becomes the field's default.
+    """
+
+    is_template = True  # rendered by the parent's front-end component ("number")
+
+    def preprocess(self, payload: Any) -> float | int | None:
+        default = self.value if isinstance(self.value, (int, float)) else None
+        v = _clamp(payload, self.minimum, self.maximum, default)
+        return None if v is None else self.round_to_precision(v, self.precision)

@@ -19,6 +19,7 @@ import gradio as gr
 
 from lm_demo.training import HP_PRESETS
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.widgets import Number, Slider
 
 PRESET_KEYS = ("chistes", "poesia", "quijote", "refranes", "prosa", "mezcla", "amazon")
 HP_PRESET_KEYS = ("demo", "seed000", "seed001", "seed002", "seed003", "seed004")
@@ -301,9 +302,9 @@ def build(ctx: UIContext) -> None:
                 exclude = gr.CheckboxGroup(list(JOKE_CATEGORIES), value=["sexo"], label=T("train.corpus.exclude"),
                                            info=T("train.corpus.exclude.info"), elem_id="train-exclude")
                 with gr.Row():
-                    quijote_lines = gr.Number(2000, precision=0, minimum=0, label=T("train.corpus.quijote_lines"),
+                    quijote_lines = Number(2000, precision=0, minimum=0, label=T("train.corpus.quijote_lines"),
                                               visible=False)
-                    max_rows = gr.Number(0, precision=0, minimum=0, label=T("train.corpus.max_rows"),
+                    max_rows = Number(0, precision=0, minimum=0, label=T("train.corpus.max_rows"),
                                          elem_id="train-max-rows")
                 upload = gr.File(label=T("train.corpus.upload"), file_types=UPLOAD_TYPES, type="filepath",
                                  elem_id="train-upload", height=120)
@@ -320,9 +321,9 @@ def build(ctx: UIContext) -> None:
                 from_scratch = gr.Checkbox(False, label=T("train.model.scratch"), info=T("train.model.scratch.info"),
                                            elem_id="train-scratch")
                 with gr.Row():
-                    n_layer = gr.Slider(1, 12, value=4, step=1, label=T("train.model.layers"))
-                    n_head = gr.Slider(1, 12, value=4, step=1, label=T("train.model.heads"))
-                    n_embd = gr.Slider(32, 768, value=256, step=32, label=T("train.model.width"))
+                    n_layer = Slider(1, 12, value=4, step=1, label=T("train.model.layers"))
+                    n_head = Slider(1, 12, value=4, step=1, label=T("train.model.heads"))
+                    n_embd = Slider(32, 768, value=256, step=32, label=T("train.model.width"))
                 gr.Markdown(f"### {T('train.hp.section')}")
                 hp_preset = gr.Radio([(T(f"train.hp.preset.{k}"), k) for k in HP_PRESET_KEYS], value="demo",
                                      label=T("train.hp.preset"), info=T("train.hp.preset.info"),
@@ -330,26 +331,26 @@ def build(ctx: UIContext) -> None:
                 recipe = gr.Radio([(T("train.hp.recipe.packed"), "packed"), (T("train.hp.recipe.padded"), "padded")],
                                   value="packed", label=T("train.hp.recipe"), elem_id="train-recipe")
                 with gr.Row():
-                    epochs = gr.Number(DEMO["epochs"], minimum=0.01, label=T("train.hp.epochs"))
-                    max_steps = gr.Number(DEMO["max_steps"], precision=0, minimum=0, label=T("train.hp.max_steps"),
+                    epochs = Number(DEMO["epochs"], minimum=0.01, label=T("train.hp.epochs"))
+                    max_steps = Number(DEMO["max_steps"], precision=0, minimum=0, label=T("train.hp.max_steps"),
                                           elem_id="train-max-steps")
-                    eval_steps = gr.Number(DEMO["eval_steps"], precision=0, minimum=1, label=T("train.hp.eval_steps"),
+                    eval_steps = Number(DEMO["eval_steps"], precision=0, minimum=1, label=T("train.hp.eval_steps"),
                                            elem_id="train-eval-steps")
                 with gr.Row():
-                    learning_rate = gr.Number(DEMO["learning_rate"], minimum=0, label=T("train.hp.learning_rate"))
-                    batch_size = gr.Number(DEMO["batch_size"], precision=0, minimum=1, label=T("train.hp.batch_size"),
+                    learning_rate = Number(DEMO["learning_rate"], minimum=0, label=T("train.hp.learning_rate"))
+                    batch_size = Number(DEMO["batch_size"], precision=0, minimum=1, label=T("train.hp.batch_size"),
                                            elem_id="train-batch-size")
-                    grad_accum = gr.Number(DEMO["grad_accum"], precision=0, minimum=1, label=T("train.hp.grad_accum"))
+                    grad_accum = Number(DEMO["grad_accum"], precision=0, minimum=1, label=T("train.hp.grad_accum"))
                 with gr.Row():
-                    block_size = gr.Number(DEMO["block_size"], precision=0, minimum=8, label=T("train.hp.block_size"),
+                    block_size = Number(DEMO["block_size"], precision=0, minimum=8, label=T("train.hp.block_size"),
                                            elem_id="train-block-size")
-                    weight_decay = gr.Number(DEMO["weight_decay"], minimum=0, label=T("train.hp.weight_decay"))
-                    warmup_steps = gr.Number(DEMO["warmup_steps"], precision=0, minimum=0,
+                    weight_decay = Number(DEMO["weight_decay"], minimum=0, label=T("train.hp.weight_decay"))
+                    warmup_steps = Number(DEMO["warmup_steps"], precision=0, minimum=0,
                                              label=T("train.hp.warmup_steps"))
                 with gr.Row():
-                    patience = gr.Number(DEMO["early_stopping_patience"], precision=0, minimum=0,
+                    patience = Number(DEMO["early_stopping_patience"], precision=0, minimum=0,
                                          label=T("train.hp.early_stopping_patience"))
-                    seed = gr.Number(42, precision=0, minimum=0, label=T("train.hp.seed"))
+                    seed = Number(42, precision=0, minimum=0, label=T("train.hp.seed"))
                 with gr.Row():
                     sample_prompt = gr.Textbox("Había una vez", label=T("train.hp.sample_prompt"), max_lines=2)
                     name = gr.Textbox("", label=T("train.hp.name"), max_lines=1, elem_id="train-name")
