@@ -188,7 +188,18 @@ def align_special_tokens(model: Any, tokenizer: Any) -> None:
                 setattr(model.generation_config, attr, tid)
 
 
+# transformers' first (lazy) import and ``from_pretrained`` (which patches torch globally while it
+# builds the model on the meta device) are not thread-safe: the warm-up thread and a first request
+# loading at once fail with ImportError / NotImplementedError.  So loads run one at a time.
+LOAD_LOCK = threading.RLock()
+
+
 def _from_pretrained(ref: str | Path, local_only: bool) -> tuple[Any, Any]:
+    with LOAD_LOCK:
+        return _from_pretrained_unlocked(ref, local_only)
+
+
+def _from_pretrained_unlocked(ref: str | Path, local_only: bool) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device, dtype = pick_device()

@@ -443,12 +443,13 @@ def _prepare_model(cfg: TrainConfig, block_size: int) -> tuple[Any, Any, dict, l
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-    from lm_demo.models import align_special_tokens, hub_reachable, load_model
+    from lm_demo.models import LOAD_LOCK, align_special_tokens, hub_reachable, load_model
 
     loaded = load_model(cfg.base_model)
     notes = list(loaded.notes)
     local_only = loaded.source != "hub" or not hub_reachable()
-    tok = AutoTokenizer.from_pretrained(loaded.resolved, local_files_only=local_only)
+    with LOAD_LOCK:  # from_pretrained is not thread-safe against a concurrent load (see models.LOAD_LOCK)
+        tok = AutoTokenizer.from_pretrained(loaded.resolved, local_files_only=local_only)
     if tok.eos_token_id is None:
         raise UserError("train.err.no_eos", name=loaded.name)
     info = {"base_model": loaded.name, "resolved": loaded.resolved, "source": loaded.source}
@@ -463,8 +464,9 @@ def _prepare_model(cfg: TrainConfig, block_size: int) -> tuple[Any, Any, dict, l
         model = GPT2LMHeadModel(config)
         info.update(architecture="GPT2LMHeadModel", n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd)
     else:
-        model = AutoModelForCausalLM.from_pretrained(loaded.resolved, local_files_only=local_only,
-                                                     dtype=torch.float32)
+        with LOAD_LOCK:
+            model = AutoModelForCausalLM.from_pretrained(loaded.resolved, local_files_only=local_only,
+                                                         dtype=torch.float32)
     align_special_tokens(model, tok)
     info["params"] = int(sum(p.numel() for p in model.parameters()))
     return model, tok, info, notes

@@ -3,7 +3,9 @@
 Why: Gradio rejects an out-of-range slider value sent through the API with an
 English "Value X is greater than maximum value Y" error.  Our promise is a
 documented clamp, so ``Slider`` and ``Number`` clamp to their range (and a
-missing or non-numeric value becomes the default) instead of raising.
+missing or non-numeric value becomes the default) instead of raising; and
+likewise ``Radio``/``Dropdown``/``CheckboxGroup`` turn a value outside their
+choices into the default (or drop it) rather than answer in English.
 """
 
 from __future__ import annotations
@@ -50,3 +52,44 @@ class Number(gr.Number):
         default = self.value if isinstance(self.value, (int, float)) else None
         v = _clamp(payload, self.minimum, self.maximum, default)
         return None if v is None else self.round_to_precision(v, self.precision)
+
+
+def _choice_values(component: Any) -> list[Any]:
+    return [value for _, value in component.choices]
+
+
+class Radio(gr.Radio):
+    """``gr.Radio`` where an API value outside the choices becomes the default choice."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload not in _choice_values(self):
+            payload = self.value if self.value in _choice_values(self) else None
+        return super().preprocess(payload)
+
+
+class Dropdown(gr.Dropdown):
+    """``gr.Dropdown`` where API values outside the choices become the default (or are dropped)."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        values = _choice_values(self)
+        if not self.allow_custom_value:
+            if isinstance(payload, list):
+                payload = [v for v in payload if v in values] if self.multiselect else None
+            if payload is not None and not isinstance(payload, list) and payload not in values:
+                payload = self.value if self.value in values else None
+        return super().preprocess(payload)
+
+
+class CheckboxGroup(gr.CheckboxGroup):
+    """``gr.CheckboxGroup`` that ignores API values outside its choices."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        values = _choice_values(self)
+        payload = payload if isinstance(payload, list) else []
+        return super().preprocess([v for v in payload if v in values])

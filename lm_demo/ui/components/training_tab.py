@@ -19,7 +19,7 @@ import gradio as gr
 
 from lm_demo.training import HP_PRESETS
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
-from lm_demo.ui.widgets import Number, Slider
+from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider
 
 PRESET_KEYS = ("chistes", "poesia", "quijote", "refranes", "prosa", "mezcla", "amazon")
 HP_PRESET_KEYS = ("demo", "seed000", "seed001", "seed002", "seed003", "seed004")
@@ -220,7 +220,7 @@ def train_status(job_id: str | None = None, log_scale: bool = False) -> tuple[An
     if saved and not running:
         from lm_demo.models import model_choices
 
-        picker = gr.Dropdown(choices=model_choices())
+        picker = Dropdown(choices=model_choices())
     else:
         picker = gr.skip()
     return status, loss, ppl, samples_markdown(events), notes, timer, start_btn, stop_btn, use_btn, picker, saved or ""
@@ -296,10 +296,10 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 gr.Markdown(f"### {T('train.corpus.section')}")
-                preset = gr.Dropdown([(T(f"train.corpus.{k}"), k) for k in PRESET_KEYS], value="chistes",
+                preset = Dropdown([(T(f"train.corpus.{k}"), k) for k in PRESET_KEYS], value="chistes",
                                      label=T("train.corpus.preset"), info=T("train.corpus.preset.info"),
                                      elem_id="train-preset")
-                exclude = gr.CheckboxGroup(list(JOKE_CATEGORIES), value=["sexo"], label=T("train.corpus.exclude"),
+                exclude = CheckboxGroup(list(JOKE_CATEGORIES), value=["sexo"], label=T("train.corpus.exclude"),
                                            info=T("train.corpus.exclude.info"), elem_id="train-exclude")
                 with gr.Row():
                     quijote_lines = Number(2000, precision=0, minimum=0, label=T("train.corpus.quijote_lines"),
@@ -309,9 +309,9 @@ def build(ctx: UIContext) -> None:
                 upload = gr.File(label=T("train.corpus.upload"), file_types=UPLOAD_TYPES, type="filepath",
                                  elem_id="train-upload", height=120)
                 with gr.Row():
-                    text_column = gr.Dropdown([], value=None, allow_custom_value=True, label=T("train.corpus.column"),
+                    text_column = Dropdown([], value=None, allow_custom_value=True, label=T("train.corpus.column"),
                                               info=T("train.corpus.column.info"))
-                    txt_mode = gr.Radio([(T("train.corpus.txt_mode.lines"), "lines"),
+                    txt_mode = Radio([(T("train.corpus.txt_mode.lines"), "lines"),
                                          (T("train.corpus.txt_mode.blocks"), "blocks")], value="lines",
                                         label=T("train.corpus.txt_mode"))
                 stats_btn = gr.Button(T("train.corpus.stats_btn"), size="sm", elem_id="train-stats-btn")
@@ -325,10 +325,10 @@ def build(ctx: UIContext) -> None:
                     n_head = Slider(1, 12, value=4, step=1, label=T("train.model.heads"))
                     n_embd = Slider(32, 768, value=256, step=32, label=T("train.model.width"))
                 gr.Markdown(f"### {T('train.hp.section')}")
-                hp_preset = gr.Radio([(T(f"train.hp.preset.{k}"), k) for k in HP_PRESET_KEYS], value="demo",
+                hp_preset = Radio([(T(f"train.hp.preset.{k}"), k) for k in HP_PRESET_KEYS], value="demo",
                                      label=T("train.hp.preset"), info=T("train.hp.preset.info"),
                                      elem_id="train-hp-preset")
-                recipe = gr.Radio([(T("train.hp.recipe.packed"), "packed"), (T("train.hp.recipe.padded"), "padded")],
+                recipe = Radio([(T("train.hp.recipe.packed"), "packed"), (T("train.hp.recipe.padded"), "padded")],
                                   value="packed", label=T("train.hp.recipe"), elem_id="train-recipe")
                 with gr.Row():
                     epochs = Number(DEMO["epochs"], minimum=0.01, label=T("train.hp.epochs"))
@@ -381,12 +381,13 @@ def build(ctx: UIContext) -> None:
         status_outputs = [status, loss_plot, ppl_plot, samples, notes, timer, start_btn, stop_btn, use_btn, ctx.model,
                           saved_name]
 
+        # Registered first so that it, not a private event of the same function, gets the name.
+        timer.tick(train_status, [owner_id, log_scale], status_outputs, api_name="train_status",
+                   show_progress="hidden")
         start_btn.click(train_start, start_inputs, [owner_id, status, timer], api_name="train_start",
                         concurrency_limit=1).then(
             train_status, [owner_id, log_scale], status_outputs, api_visibility="private")
         stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False)
-        timer.tick(train_status, [owner_id, log_scale], status_outputs, api_name="train_status",
-                   show_progress="hidden")
         log_scale.change(train_status, [owner_id, log_scale], status_outputs, api_visibility="private",
                          show_progress="hidden")
         # re-attach: on page load and when the tab is shown, redraw everything and resume polling

@@ -1,0 +1,95 @@
+"""Median latency of ``lm_demo.next_token.next_token_distribution`` on a
+GPT-2-small-shaped model, with a 20-token prompt, vs a bare baseline.
+
+Baseline, in the same process: one full forward of the prompt (all positions'
+logits, as a naive implementation would), softmax of the last position, top-10.
+
+The model is built from ``GPT2Config`` (124M, random init: speed does not
+depend on the weights).  It has no tokenizer of its own offline, so the
+bundled model's tokenizer stands in: its 8000 ids are valid rows of the
+50257-token embedding, and ``next_token_distribution`` only needs the prompt's
+ids and labels for the top tokens.  Offline, 2 threads.
+
+Run: ``.venv/bin/python bench/next_token.py``.  Last line ``next_token_ms=<x>``
+(target <= 60).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from lm_demo.models import BUNDLED_NAME, LoadedModel, load_model  # noqa: E402
+from lm_demo.next_token import next_token_distribution  # noqa: E402
+
+REPEATS = 30
+PROMPT_TOKENS = 20
+TEXT = "Había una vez una niña que vivía en un pueblo pequeño junto al mar, y todas las mañanas salía a buscar"
+
+
+def prompt_of(tokenizer, n: int) -> str:
+    """A Spanish prompt that the tokenizer splits into exactly ``n`` tokens."""
+    ids = tokenizer(TEXT, add_special_tokens=False)["input_ids"]
+    for cut in range(n, len(ids) + 1):
+        text = tokenizer.decode(ids[:cut])
+        if len(tokenizer(text, add_special_tokens=False)["input_ids"]) == n:
+            return text
+    raise RuntimeError("no prompt of the wanted length")
+
+
+def median_ms(fn, repeats: int = REPEATS) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    torch.set_num_threads(2)
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tok = load_model(BUNDLED_NAME).tokenizer
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(n_layer=12, n_embd=768, n_head=12, vocab_size=50257,
+                                       n_positions=1024)).eval()
+    loaded = LoadedModel("gpt2-small-shape", "random init", "local", model, tok, "cpu", "float32")
+    prompt = prompt_of(tok, PROMPT_TOKENS)
+    ids = torch.tensor([tok(prompt, add_special_tokens=False)["input_ids"]])
+
+    def baseline() -> None:
+        with torch.inference_mode():
+            logits = model(input_ids=ids).logits[0, -1].float()
+            torch.topk(torch.softmax(logits, -1), 10)
+
+    def ours() -> None:
+        next_token_distribution(loaded, prompt, temperature=0.8, top_k=40, top_p=0.95, top_n=10)
+
+    def ours_default() -> None:
+        next_token_distribution(loaded, prompt, top_n=10)
+
+    base = median_ms(baseline)
+    ms = median_ms(ours)
+    ms_default = median_ms(ours_default)
+    print(f"GPT-2-small shape, {ids.shape[1]}-token prompt, {torch.get_num_threads()} threads, "
+          f"median of {REPEATS}")
+    print(f"baseline (full forward + softmax + top-10)        {base:7.1f} ms")
+    print(f"next_token_distribution (T=0.8, top-k 40, top-p .95) {ms:7.1f} ms   ratio {ms / base:.2f}x")
+    print(f"next_token_distribution (defaults)                 {ms_default:7.1f} ms   ratio {ms_default / base:.2f}x")
+    print(f"next_token_ms={ms:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""Tab "Antes / después": wiring only.
+
+The computations are ``lm_demo.compare`` (before/after), ``lm_demo.perplexity``
+and ``lm_demo.model_trials`` (the quick model comparison); figures are
+``lm_demo.charts.compare``.  Nothing here imports torch at import time.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+
+from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.widgets import Dropdown, Number, Slider
+
+EXAMPLE_PROMPTS = ["- Mamá, mamá,", "Había una vez", "En el silencio de la noche", "- Doctor, doctor,"]
+
+
+# --------------------------------------------------------------------------- before / after
+def samples_html(comp: Any) -> str:
+    """Both models' samples side by side, row ``i`` = seed ``seed + i`` in both."""
+    sb, st = comp.samples_base, comp.samples_tuned
+    prompt = html.escape(sb.prompt)
+    cell = ("<div class='cmp-cell' style='white-space:pre-wrap;padding:8px 10px;border:1px solid #d0d7de;"
+            "border-radius:6px;background:var(--background-fill-secondary, #f6f8fa)'>")
+    head = ("<div style='font-weight:600;padding:4px 2px'>{}</div>")
+    parts = ["<div class='cmp-samples' style='display:grid;grid-template-columns:1fr 1fr;gap:8px'>",
+             head.format(f"{html.escape(T('cmp.before').capitalize())}: <code>{html.escape(comp.pair.base)}</code>"),
+             head.format(f"{html.escape(T('cmp.after').capitalize())}: <code>{html.escape(comp.pair.tuned)}</code>")]
+    for i, (a, b, seed) in enumerate(zip(sb.continuations, st.continuations, sb.seeds), start=1):
+        label = html.escape(T("cmp.sample_header", i=i, seed=seed))
+        for side, text in (("base", a), ("tuned", b)):
+            parts.append(
+                f"{cell}<div style='font-size:0.8em;opacity:0.7'>{label}</div>"
+                f"<span class='cmp-sample cmp-sample-{side}'><b style='opacity:0.65'>{prompt}</b>"
+                f"{html.escape(text)}</span></div>"
+            )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def top_table(diff: Any) -> Any:
+    """The 10 most likely next tokens of each model, side by side."""
+    import pandas as pd
+
+    rows = [[r, a.label, round(a.p_base, 4), b.label, round(b.p_tuned, 4)]
+            for r, (a, b) in enumerate(zip(diff.top_base, diff.top_tuned), start=1)]
+    cols = [T("cmp.col.rank"), T("cmp.col.token_base"), T("cmp.col.p_base"), T("cmp.col.token_tuned"),
+            T("cmp.col.p_tuned")]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def summary_markdown(comp: Any) -> str:
+    lines = [T("cmp.summary.models", base=comp.pair.base, tuned=comp.pair.tuned)]
+    lb, lt = comp.losses_base, comp.losses_tuned
+    if lb is not None and lt is not None:
+        if comp.eval_source == "pasted":
+            source = T("cmp.source.pasted")
+        else:
+            source = T("cmp.source.checkpoint", name=comp.eval_source.split(":", 1)[-1])
+        change = 100.0 * (lt.perplexity - lb.perplexity) / lb.perplexity
+        lines.append(T("cmp.summary.ppl", n=lb.n_tokens, source=source, base=lb.perplexity, tuned=lt.perplexity,
+                       change=change))
+    else:
+        lines.append(T("cmp.summary.no_ppl"))
+    d = comp.diff
+    if d.gained or d.lost:
+        gain = f"«{d.gained[0].label}» ({d.gained[0].p_base:.3f} → {d.gained[0].p_tuned:.3f})" if d.gained else "—"
+        loss = f"«{d.lost[0].label}» ({d.lost[0].p_base:.3f} → {d.lost[0].p_tuned:.3f})" if d.lost else "—"
+        lines.append(T("cmp.summary.diff", tv=d.total_variation, gain=gain, loss=loss))
+    else:
+        lines.append(T("cmp.summary.nodiff"))
+    text = "\n\n".join(lines)
+    notes = notes_markdown(comp.notes)
+    return text + ("\n\n" + notes if notes else "")
+
+
+@guard
+def compare(
+    prompt: str,
+    tuned: str | None = DEMO_FINETUNE,
+    base: str | None = "",
+    seed: float = 42,
+    n_samples: float = 5,
+    max_new_tokens: float = 40,
+    temperature: float = 1.0,
+    top_k: float = 50,
+    top_p: float = 0.95,
+    repetition_penalty: float = 1.0,
+    eval_text: str | None = "",
+) -> tuple[str, str, Any, Any, Any]:
+    """API ``compare``: summary, samples (HTML), diff chart, top-10 table, per-token loss chart.
+
+    Only ``prompt`` is required: by default the bundled base model against the
+    bundled demo fine-tune, with the fine-tune's saved evaluation split.
+    """
+    from lm_demo import compare as core
+    from lm_demo.charts.compare import diff_figure, loss_figure
+    from lm_demo.sampling import SamplingSettings
+
+    settings = SamplingSettings(temperature, top_k, top_p, repetition_penalty)
+    comp = core.compare(prompt, tuned=tuned, base=base, settings=settings, n_samples=n_samples,
+                        max_new_tokens=max_new_tokens, seed=seed, eval_text=eval_text)
+    before, after = T("cmp.before"), T("cmp.after")
+    diff = diff_figure(comp.diff, before, after, empty_text=T("cmp.diff_empty"))
+    loss = None
+    if comp.losses_base is not None:
+        loss = loss_figure(comp.losses_base, comp.losses_tuned, before, after, x_title=T("cmp.loss_x"),
+                           y_title=T("cmp.loss_y"), smooth_label=T("cmp.smooth"))
+    return summary_markdown(comp), samples_html(comp), diff, top_table(comp.diff), loss
+
+
+def _choices() -> tuple[list[str], list[tuple[str, str]], str]:
+    from lm_demo.compare import finetuned_checkpoints
+    from lm_demo.models import model_choices
+
+    tuned_first = finetuned_checkpoints()
+    others = [c for c in model_choices() if c not in tuned_first]
+    tuned_choices = tuned_first + others
+    if DEMO_FINETUNE not in tuned_choices:  # stays the default: a missing demo gets a clear message
+        tuned_choices = [DEMO_FINETUNE] + tuned_choices
+    default = DEMO_FINETUNE
+    base_choices = [(T("cmp.base.auto"), "")] + [(c, c) for c in model_choices()]
+    return tuned_choices, base_choices, default
+
+
+@guard
+def refresh_choices(tuned: str | None, base: str | None) -> tuple[Any, Any]:
+    tuned_choices, base_choices, _ = _choices()
+    return gr.Dropdown(choices=tuned_choices, value=tuned), gr.Dropdown(choices=base_choices, value=base)
+
+
+def build(ctx: UIContext) -> None:
+    tuned_choices, base_choices, default = _choices()
+    with gr.Tab(T("cmp.tab"), id="compare") as tab:
+        gr.Markdown(T("cmp.intro"))
+        with gr.Row():
+            tuned = Dropdown(tuned_choices, value=default, label=T("cmp.tuned"), info=T("cmp.tuned.info"),
+                                allow_custom_value=True, elem_id="cmp-tuned")
+            base = Dropdown(base_choices, value="", label=T("cmp.base"), info=T("cmp.base.info"),
+                               allow_custom_value=True, elem_id="cmp-base")
+        prompt = gr.Textbox(label=T("cmp.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+                            elem_id="cmp-prompt")
+        gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("cmp.examples"))
+        with gr.Accordion(T("cmp.settings"), open=False):
+            with gr.Row():
+                seed = Number(42, precision=0, label=T("cmp.seed"), info=T("cmp.seed.info"))
+                n_samples = Slider(1, 8, value=5, step=1, label=T("cmp.n_samples"))
+                max_new = Slider(5, 200, value=40, step=5, label=T("cmp.max_new_tokens"))
+            with gr.Row():
+                temperature = Slider(0, 2, value=1.0, step=0.05, label=T("cmp.temperature"))
+                top_k = Slider(0, 200, value=50, step=1, label=T("cmp.top_k"))
+                top_p = Slider(0, 1, value=0.95, step=0.01, label=T("cmp.top_p"))
+                rep = Slider(1, 2, value=1.0, step=0.05, label=T("cmp.repetition_penalty"))
+        with gr.Accordion(T("cmp.eval"), open=False):
+            eval_text = gr.Textbox(value="", label=T("cmp.eval_text"), lines=4, max_lines=12, elem_id="cmp-eval-text")
+        run = gr.Button(T("cmp.run"), variant="primary", elem_id="cmp-run")
+        summary = gr.Markdown(elem_id="cmp-summary")
+        samples = gr.HTML(label=T("cmp.samples"), elem_id="cmp-samples")
+        with gr.Row():
+            diff_chart = gr.Plot(label=T("cmp.diff_chart"), elem_id="cmp-diff-chart")
+            table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=420, elem_id="cmp-table")
+        loss_chart = gr.Plot(label=T("cmp.loss_chart"), elem_id="cmp-loss-chart")
+        inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text]
+        outputs = [summary, samples, diff_chart, table, loss_chart]
+        run.click(compare, inputs, outputs, api_name="compare")
+        prompt.submit(compare, inputs, outputs, api_visibility="private")
+        tab.select(refresh_choices, [tuned, base], [tuned, base], api_visibility="private")
+
+        _build_trials(ctx, tab)
+
+
+# --------------------------------------------------------------------------- quick model comparison
+def trials_frame(rows: list[Any]) -> Any:
+    """The results table; the best finished row (lowest eval loss) gets a ★."""
+    import pandas as pd
+
+    from lm_demo.model_trials import best_index
+
+    best = best_index(rows)
+    r2 = lambda x: None if x is None else round(x, 3)  # noqa: E731
+    data = [["★" if i == best else "", r.model, T(f"cmp.trials.status.{r.status}"),
+             r.params, r2(r.eval_loss_before), r2(r.eval_loss), r2(r.perplexity), r.seconds,
+             r.sample if r.status != "error" else (r.error or "")]
+            for i, r in enumerate(rows)]
+    cols = [T(f"cmp.trials.col.{k}") for k in ("best", "model", "status", "params", "loss_before", "loss", "ppl",
+                                                "seconds", "sample")]
+    return pd.DataFrame(data, columns=cols)
+
+
+def _trials_view(job: Any) -> tuple[str, Any, Any, Any]:
+    """(progress text, table, chart, timer) for ``job`` (a training-runner job or None)."""
+    from dataclasses import asdict
+
+    from lm_demo.charts.compare import trials_figure
+    from lm_demo.model_trials import best_index, progress, rows_from_events
+
+    if job is None:
+        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False)
+    events = job.events
+    rows = rows_from_events(events)
+    best = best_index(rows)
+    best_name = rows[best].model if best is not None else None
+    if job.running:
+        current = next((r for r in rows if r.status == "running"), None)
+        ev = progress(events)
+        step = T("cmp.trials.progress.step", step=ev.get("step", 0), total=ev["total_steps"]) if ev else ""
+        done = sum(r.status in ("done", "error", "stopped") for r in rows)
+        text = T("cmp.trials.progress.running", done=done, total=len(rows), model=current.model if current else "…",
+                 step=step)
+        if job.stop_requested:
+            text += "\n\n" + T("cmp.trials.progress.stopping")
+    elif job.status == "error":
+        text = T("cmp.trials.progress.error", error=job.error or "")
+    else:
+        status = T(f"cmp.trials.job_status.{job.status}")
+        text = (T("cmp.trials.progress.finished", status=status, best=best_name) if best_name
+                else T("cmp.trials.progress.finished_none", status=status))
+    chart = trials_figure([asdict(r) for r in rows], best=best_name, y_title=T("cmp.trials.col.ppl")) if rows else None
+    return text, trials_frame(rows), chart, gr.Timer(active=job.running)
+
+
+def _job(job_id: str | None) -> Any:
+    from lm_demo.model_trials import JOB_KIND, latest_trials_job
+    from lm_demo.training import JOBS
+
+    job = JOBS.get(job_id) if job_id else None
+    return job if job is not None and job.kind == JOB_KIND else latest_trials_job()
+
+
+@guard
+def trials_start(models: list[str] | None, corpus: str = "poesia", n_examples: float = 200,
+                 max_steps: float = 30, learning_rate: float = 5e-4, seed: float = 42) -> tuple[str, str, Any, Any, Any]:
+    """API ``trials_start``: start the quick comparison job; returns its id and the first view."""
+    from lm_demo.model_trials import TrialSpec, start_trials
+
+    spec = TrialSpec(models=list(models or []), corpus_preset=corpus, n_examples=n_examples, max_steps=max_steps,
+                     learning_rate=learning_rate, seed=seed)
+    job = start_trials(spec)
+    return (job.id, *_trials_view(job))
+
+
+@guard
+def trials_status(job_id: str | None = None) -> tuple[str, Any, Any, Any]:
+    """API ``trials_status``: progress, table and chart of the job (default: the latest one)."""
+    return _trials_view(_job(job_id))
+
+
+@guard
+def trials_stop(job_id: str | None = None) -> str:
+    """API ``trials_stop``: ask the job to stop (at its next training step)."""
+    job = _job(job_id)
+    if job is None or not job.running:
+        return T("cmp.trials.progress.idle")
+    job.request_stop()
+    return T("cmp.trials.progress.stopping")
+
+
+def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
+    """The quick model comparison (seed 000) on the training runner."""
+    from lm_demo.corpora import PRESETS
+    from lm_demo.locales import t
+    from lm_demo.model_trials import TRIAL_PROMPT
+    from lm_demo.models import BUNDLED_NAME, list_checkpoints, model_choices
+
+    local = list_checkpoints()
+    default_models = [m for m in (BUNDLED_NAME, DEMO_FINETUNE) if m in local] or local[:2]
+    corpora = [(t(f"train.corpus.{k}") if t(f"train.corpus.{k}") != f"train.corpus.{k}" else k, k) for k in PRESETS]
+    with gr.Accordion(T("cmp.trials.title"), open=False, elem_id="cmp-trials"):
+        gr.Markdown(T("cmp.trials.intro", n="N", prompt=TRIAL_PROMPT) + "\n\n" + T("cmp.trials.caveat"))
+        models = Dropdown(model_choices(), value=default_models, multiselect=True, allow_custom_value=True,
+                             label=T("cmp.trials.models"), info=T("cmp.trials.models.info"),
+                             elem_id="cmp-trials-models")
+        with gr.Row():
+            corpus = Dropdown(corpora, value="poesia" if "poesia" in PRESETS else next(iter(PRESETS)),
+                                 label=T("cmp.trials.corpus"))
+            n_examples = Slider(20, 2000, value=200, step=10, label=T("cmp.trials.n_examples"))
+            max_steps = Slider(1, 300, value=30, step=1, label=T("cmp.trials.max_steps"))
+            lr = Number(5e-4, label=T("cmp.trials.learning_rate"))
+            seed = Number(42, precision=0, label=T("cmp.trials.seed"))
+        with gr.Row():
+            start = gr.Button(T("cmp.trials.start"), variant="primary", elem_id="cmp-trials-start")
+            stop = gr.Button(T("cmp.trials.stop"), variant="stop", elem_id="cmp-trials-stop")
+        job_id = gr.State(None)
+        status = gr.Markdown(elem_id="cmp-trials-status")
+        table = gr.Dataframe(label=T("cmp.trials.table"), interactive=False, wrap=True, max_height=420,
+                             elem_id="cmp-trials-table")
+        chart = gr.Plot(label=T("cmp.trials.chart"), elem_id="cmp-trials-chart")
+        timer = gr.Timer(2.0, active=False)
+        start.click(trials_start, [models, corpus, n_examples, max_steps, lr, seed],
+                    [job_id, status, table, chart, timer], api_name="trials_start")
+        timer.tick(trials_status, [job_id], [status, table, chart, timer], api_name="trials_status")
+        stop.click(trials_stop, [job_id], [status], api_name="trials_stop")
+        # A reloaded page (or another teacher's) picks up the running or latest comparison.
+        tab.select(trials_status, [job_id], [status, table, chart, timer], api_visibility="private")

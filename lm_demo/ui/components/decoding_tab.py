@@ -1,0 +1,156 @@
+"""Tab "Decodificación paso a paso": wiring only; the engine is ``lm_demo.decoding``.
+
+The handler is a generator: tables and texts are re-sent while the decoders
+run (at most every ``STREAM_EVERY_S`` seconds, so a fast model doesn't flood
+the browser), and the chart and CSV files come with the last update.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import gradio as gr
+
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.widgets import Number, Slider
+
+EXAMPLE_PROMPTS = ["Había una vez", "En un lugar de la Mancha", "Érase una vez una niña que"]
+DECODERS = ("greedy", "sampling", "epsilon")
+STREAM_EVERY_S = 0.25
+COLUMN_WIDTHS = ["7%", "39%", "10%", "7%", "9%", "10%", "9%", "9%"]
+DEFAULTS = dict(max_steps=30, seed=0, top_n=5, max_sentences=0, temperature=0.8, top_k=40, top_p=1.0,
+                repetition_penalty=1.0, epsilon=0.5)
+
+
+def _columns() -> list[str]:
+    return [T(f"dec.col.{c}") for c in ("step", "candidates", "chosen", "rank", "prob", "warped", "mode", "cum")]
+
+
+def _summary(runs: list[Any], names: list[str]) -> str:
+    lines = []
+    for run, name in zip(runs, names):
+        lp = run.rows[-1].cum_logprob if run.rows else 0.0
+        reason = T(f"dec.reason.{run.stop_reason or 'running'}")
+        lines.append("- " + T("dec.summary", name=name, n=len(run.rows), lp=lp, reason=reason))
+    return "\n".join(lines)
+
+
+def _csv_files(runs: list[Any], top_n: int) -> list[str]:
+    from lm_demo.decoding import write_csv
+
+    folder = Path(tempfile.mkdtemp(prefix="lm_demo_decoding_"))
+    return [str(write_csv(run.rows, folder / f"decodificacion_{kind}.csv", top_n))
+            for run, kind in zip(runs, DECODERS)]
+
+
+@guard
+def decode_steps(
+    prompt: str,
+    model_name: str | None = None,
+    max_steps: int = DEFAULTS["max_steps"],
+    seed: int = DEFAULTS["seed"],
+    top_n: int = DEFAULTS["top_n"],
+    max_sentences: int = DEFAULTS["max_sentences"],
+    temperature: float = DEFAULTS["temperature"],
+    top_k: int = DEFAULTS["top_k"],
+    top_p: float = DEFAULTS["top_p"],
+    repetition_penalty: float = DEFAULTS["repetition_penalty"],
+    epsilon: float = DEFAULTS["epsilon"],
+) -> Iterator[tuple[Any, ...]]:
+    """API ``decode_steps``: notes, summary, 3 highlighted texts, 3 tables, chart, 3 CSV files.
+
+    Decoders, in this order: greedy, sampling, epsilon-greedy (seeds
+    ``seed``, ``seed + 1``, ``seed + 2``).
+    """
+    from lm_demo.charts.decoding import highlighted, steps_figure
+    from lm_demo.decoding import DecoderSpec, steps_frame, text_pieces
+    from lm_demo.decoding import decode_steps as run_steps
+    from lm_demo.models import load_model
+
+    loaded = load_model(model_name)
+    sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty)
+    specs = [DecoderSpec("greedy", repetition_penalty=repetition_penalty), DecoderSpec("sampling", **sampling),
+             DecoderSpec("epsilon", epsilon=epsilon, **sampling)]
+    names = [T(f"dec.name.{k}") for k in DECODERS]
+    columns = _columns()
+    modes = {"greedy": T("dec.mode.greedy"), "sampled": T("dec.mode.sampled")}
+    tok = loaded.tokenizer
+    sent = None
+    for prog in run_steps(loaded, prompt, specs, max_steps=max_steps, seed=seed, top_n=top_n,
+                          max_sentences=max_sentences):
+        now = time.monotonic()
+        if not prog.done and sent is not None and now - sent < STREAM_EVERY_S:
+            continue
+        sent = now
+        notes = notes_markdown(loaded.notes + prog.notes)
+        texts = [highlighted(prog.prompt_text, text_pieces(tok, run.rows)) for run in prog.runs]
+        tables = [steps_frame(run.rows, columns, modes) for run in prog.runs]
+        if prog.done:
+            chart = steps_figure(prog.runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"))
+            files = _csv_files(prog.runs, prog.top_n)
+        else:
+            chart, files = gr.skip(), [gr.skip()] * len(DECODERS)
+        yield (notes, _summary(prog.runs, names), *texts, *tables, chart, *files)
+
+
+def build(ctx: UIContext) -> None:
+    from lm_demo.charts.decoding import COLOR_MAP
+
+    names = [T(f"dec.name.{k}") for k in DECODERS]
+    with gr.Tab(T("dec.tab"), id="decoding", elem_id="tab-decoding"):
+        gr.Markdown(T("dec.intro"))
+        with gr.Row():
+            with gr.Column(scale=2):
+                prompt = gr.Textbox(label=T("dec.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
+                                    elem_id="dec-prompt")
+                gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("dec.examples"))
+            with gr.Column(scale=1):
+                max_steps = Slider(1, 200, value=DEFAULTS["max_steps"], step=1, label=T("dec.max_steps"),
+                                      info=T("dec.max_steps.info"))
+                max_sentences = Slider(0, 20, value=DEFAULTS["max_sentences"], step=1,
+                                          label=T("dec.max_sentences"), info=T("dec.max_sentences.info"))
+                with gr.Row():
+                    seed = Number(value=DEFAULTS["seed"], precision=0, label=T("dec.seed"),
+                                     info=T("dec.seed.info"))
+                    top_n = Slider(1, 10, value=DEFAULTS["top_n"], step=1, label=T("dec.top_n"))
+        with gr.Accordion(T("dec.settings"), open=True):
+            with gr.Row():
+                temperature = Slider(0, 3, value=DEFAULTS["temperature"], step=0.05,
+                                        label=T("dec.temperature"), info=T("dec.temperature.info"))
+                top_k = Slider(0, 200, value=DEFAULTS["top_k"], step=1, label=T("dec.top_k"))
+                top_p = Slider(0, 1, value=DEFAULTS["top_p"], step=0.01, label=T("dec.top_p"))
+                repetition_penalty = Slider(1, 3, value=DEFAULTS["repetition_penalty"], step=0.05,
+                                               label=T("dec.repetition_penalty"))
+                epsilon = Slider(0, 1, value=DEFAULTS["epsilon"], step=0.05, label=T("dec.epsilon"),
+                                    info=T("dec.epsilon.info"))
+        with gr.Row():
+            run = gr.Button(T("dec.run"), variant="primary", elem_id="dec-run", scale=3)
+            stop = gr.Button(T("dec.stop"), variant="stop", elem_id="dec-stop", scale=1)
+        notes = gr.Markdown(elem_id="dec-notes")
+        summary = gr.Markdown(elem_id="dec-summary")
+        gr.Markdown(T("dec.legend"))
+        texts = []
+        with gr.Row(equal_height=False):
+            for kind, name in zip(DECODERS, names):
+                texts.append(gr.HighlightedText(label=T("dec.text", name=name), color_map=COLOR_MAP,
+                                                show_legend=True, show_inline_category=False,
+                                                combine_adjacent=False, elem_id=f"dec-text-{kind}"))
+        tables, downloads = [], []
+        with gr.Tabs():
+            for kind, name in zip(DECODERS, names):
+                with gr.Tab(T("dec.table", name=name), id=f"dec-tab-{kind}"):
+                    tables.append(gr.Dataframe(headers=_columns(), interactive=False, wrap=True, max_height=420,
+                                               column_widths=COLUMN_WIDTHS, elem_id=f"dec-table-{kind}"))
+                    downloads.append(gr.DownloadButton(T("dec.download"), size="sm",
+                                                       elem_id=f"dec-csv-{kind}"))
+        chart = gr.Plot(label=T("dec.chart"), elem_id="dec-chart")
+
+        inputs = [prompt, ctx.model, max_steps, seed, top_n, max_sentences, temperature, top_k, top_p,
+                  repetition_penalty, epsilon]
+        outputs = [notes, summary, *texts, *tables, chart, *downloads]
+        ev = run.click(decode_steps, inputs, outputs, api_name="decode_steps")
+        ev_submit = prompt.submit(decode_steps, inputs, outputs, api_visibility="private")
+        stop.click(None, None, None, cancels=[ev, ev_submit], api_visibility="private")

@@ -1,0 +1,202 @@
+"""Before/after comparison on real models: the bundled base and the bundled demo fine-tune.
+
+``gpt2-es-tiny-chistes`` is ``gpt2-es-tiny`` fine-tuned on jokes by
+``scripts/make_demo_finetune.py`` (metadata with ``base_model`` and a saved
+``eval_texts.jsonl`` split, as the training stack writes them).  Tests that
+need damaged or extra checkpoints write them into a private folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from lm_demo import compare as cmp
+from lm_demo.errors import UserError
+from lm_demo.sampling import SamplingSettings
+
+FT = cmp.DEMO_FINETUNE
+PROMPT = "- Mamá, mamá,"
+
+
+@pytest.fixture()
+def ckpts(checkpoints_tmp, monkeypatch):
+    """A private checkpoints folder (the bundled ones stay visible, as in the app)."""
+    monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(checkpoints_tmp))
+    return checkpoints_tmp
+
+
+SETTINGS = SamplingSettings(temperature=1.0, top_k=50, top_p=0.95)
+
+
+def test_pair_comes_from_metadata_and_the_fine_tune_learned_the_corpus(ckpts):
+    pair = cmp.resolve_pair(FT)
+    assert pair == cmp.Pair(base="gpt2-es-tiny", tuned=FT, base_from_metadata=True)
+    assert FT in cmp.finetuned_checkpoints()
+    c = cmp.compare(PROMPT, tuned=FT, settings=SETTINGS, n_samples=3, max_new_tokens=12, seed=7)
+    assert c.eval_source == f"checkpoint:{FT}"
+    assert c.losses_base.n_tokens == c.losses_tuned.n_tokens == 2048  # capped, with a note
+    # Trained on jokes, so held-out jokes surprise it much less than they surprise the base.
+    assert c.losses_tuned.perplexity < 0.8 * c.losses_base.perplexity
+    assert c.diff.same_vocab and c.diff.total_variation > 0.01
+    assert any("gpt2-es-tiny" in n for n in c.notes) and any("2048" in n for n in c.notes)
+
+
+def test_same_seed_reproduces_both_columns(ckpts):
+    kw = dict(tuned=FT, settings=SETTINGS, n_samples=2, max_new_tokens=10, eval_text="Había una vez un chiste.")
+    a = cmp.compare(PROMPT, seed=123, **kw)
+    b = cmp.compare(PROMPT, seed=123, **kw)
+    other = cmp.compare(PROMPT, seed=124, **kw)
+    assert a.samples_base.continuations == b.samples_base.continuations
+    assert a.samples_tuned.continuations == b.samples_tuned.continuations
+    assert a.samples_base.seeds == [123, 124]
+    # Sample i is seed + i: the second sample of seed 123 is the first of seed 124.
+    assert other.samples_base.continuations[0] == a.samples_base.continuations[1]
+    assert other.samples_tuned.continuations[0] == a.samples_tuned.continuations[1]
+    assert other.samples_base.continuations != a.samples_base.continuations
+    # A column depends only on its model: the base column alone gives the same texts.
+    from lm_demo.models import load_model
+
+    alone = cmp.generate_samples(load_model("gpt2-es-tiny"), PROMPT, SETTINGS, 2, 10, 123)
+    assert alone.continuations == a.samples_base.continuations
+
+
+def test_diff_chart_probabilities_match_the_next_token_tab(ckpts):
+    from lm_demo.charts.compare import diff_figure
+    from lm_demo.models import load_model
+    from lm_demo.next_token import next_token_distribution
+
+    base, tuned = load_model("gpt2-es-tiny"), load_model(FT)
+    diff = cmp.distribution_diff(base, tuned, PROMPT)
+    fig = diff_figure(diff)
+    nt_base = next_token_distribution(base, PROMPT, top_n=100)
+    nt_tuned = next_token_distribution(tuned, PROMPT, top_n=100)
+    p_base = dict(zip(nt_base.top_labels, nt_base.top_probs))
+    p_tuned = dict(zip(nt_tuned.top_labels, nt_tuned.top_probs))
+    bars = [(y, x, cd) for trace in fig.data for y, x, cd in zip(trace.y, trace.x, trace.customdata)]
+    assert len(bars) == len(diff.gained) + len(diff.lost) > 10
+    checked = 0
+    for label, delta, (pb, pt) in bars:
+        assert delta == pytest.approx(pt - pb, abs=1e-9)
+        if label in p_base:
+            assert pb == pytest.approx(p_base[label], rel=1e-5, abs=1e-9)
+            checked += 1
+        if label in p_tuned:
+            assert pt == pytest.approx(p_tuned[label], rel=1e-5, abs=1e-9)
+            checked += 1
+    assert checked >= len(bars)  # every bar's token is in one model's top 100, most in both
+    assert all(s.delta > 0 for s in diff.gained) and all(s.delta < 0 for s in diff.lost)
+    assert [s.delta for s in diff.gained] == sorted((s.delta for s in diff.gained), reverse=True)
+    # The top-10 tables are the "Siguiente token" top 10 of each model.
+    assert [s.label for s in diff.top_base] == nt_base.top_labels[:10]
+    assert [s.p_tuned for s in diff.top_tuned] == pytest.approx(nt_tuned.top_probs[:10], rel=1e-5)
+
+
+def test_a_model_compared_with_itself_shows_no_difference(ckpts):
+    from lm_demo.charts.compare import diff_figure
+
+    c = cmp.compare(PROMPT, tuned="gpt2-es-tiny", base="gpt2-es-tiny", settings=SETTINGS, n_samples=2,
+                    max_new_tokens=10, eval_text="En un lugar de la Mancha, de cuyo nombre no quiero acordarme.")
+    assert c.samples_base.continuations == c.samples_tuned.continuations
+    assert c.diff.gained == [] and c.diff.lost == []
+    assert c.diff.max_abs_delta == 0.0 and c.diff.total_variation == 0.0
+    assert c.losses_base.losses == c.losses_tuned.losses
+    assert len(diff_figure(c.diff).data) == 0
+    assert any("mismo modelo" in n for n in c.notes)
+
+
+def test_missing_and_corrupt_checkpoints_give_clear_messages(ckpts, monkeypatch):
+    with pytest.raises(UserError) as e:  # no base given, and not a checkpoint with metadata
+        cmp.compare(PROMPT, tuned="no-existe")
+    assert e.value.key == "cmp.err.no_base" and "no-existe" in str(e.value)
+    with pytest.raises(UserError) as e:
+        cmp.compare(PROMPT, tuned="no-existe", base="gpt2-es-tiny")
+    assert e.value.key == "cmp.err.model_missing" and "no-existe" in str(e.value)
+    monkeypatch.setattr(cmp, "DEMO_FINETUNE", "demo-que-falta")
+    with pytest.raises(UserError) as e:
+        cmp.resolve_pair(None)
+    assert e.value.key == "cmp.err.demo_missing"
+
+    bad = ckpts / "test-cmp-roto"
+    from lm_demo.models import bundled_model_path
+
+    shutil.copytree(bundled_model_path().parent / FT, bad)
+    try:
+        weights = bad / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])  # a truncated download
+        with pytest.raises(UserError) as e:
+            cmp.compare(PROMPT, tuned=bad.name)
+        assert e.value.key == "cmp.err.checkpoint_corrupt" and bad.name in str(e.value)
+        (bad / "metadata.json").write_text("{no es json", encoding="utf-8")
+        with pytest.raises(UserError) as e:
+            cmp.compare(PROMPT, tuned=bad.name)
+        assert e.value.key == "cmp.err.metadata_corrupt"
+        (bad / "config.json").unlink()
+        with pytest.raises(UserError) as e:
+            cmp.compare(PROMPT, tuned=bad.name, base="gpt2-es-tiny")
+        assert e.value.key == "cmp.err.checkpoint_corrupt"
+    finally:
+        shutil.rmtree(bad, ignore_errors=True)
+    with pytest.raises(UserError) as e:
+        cmp.compare("   ", tuned=FT)
+    assert e.value.key == "err.empty_prompt"
+
+
+def test_models_with_different_vocabularies_are_matched_by_token_text(ckpts, bundled):
+    """A tiny random GPT-2 with its own small tokenizer against the bundled model."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import GPT2Config, GPT2LMHeadModel, GPT2TokenizerFast
+
+    from lm_demo.models import load_model
+    from lm_demo.next_token import next_token_distribution
+    from lm_demo.perplexity import token_losses
+
+    corpus = ["- Mamá, mamá, ¿por qué?", "Había una vez un perro.", "En el silencio de la noche."] * 50
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=300, min_frequency=1, special_tokens=["<|endoftext|>"])
+    tok = GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                            eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=1, n_head=2,
+                                       bos_token_id=0, eos_token_id=0, pad_token_id=0))
+    folder = ckpts / "test-cmp-otro-vocab"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    try:
+        other = load_model(folder.name)
+        diff = cmp.distribution_diff(bundled, other, PROMPT)
+        assert not diff.same_vocab and any("vocabularios distintos" in n for n in diff.notes)
+        nt = next_token_distribution(other, PROMPT, top_n=50)
+        p_other = dict(zip(nt.top_labels, nt.top_probs))
+        matched = [s for s in diff.gained + diff.lost if s.label in p_other]
+        assert matched, "some shifted tokens exist in the small vocabulary"
+        for s in matched:
+            assert s.p_tuned == pytest.approx(p_other[s.label], rel=1e-5)
+        # Per-token losses line up on the text's characters although the tokens differ.
+        text = "En el silencio de la noche, el perro dijo: mamá."
+        la, lb = token_losses(bundled, text), token_losses(other, text)
+        assert la.n_tokens != lb.n_tokens and la.joined_text == lb.joined_text
+        assert max(la.char_starts) <= len(text) and max(lb.char_starts) <= len(text)
+    finally:
+        from lm_demo.models import MODEL_CACHE
+
+        MODEL_CACHE.evict(folder.name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_ui_handler_returns_every_output_and_turns_errors_into_spanish(ckpts):
+    import gradio as gr
+
+    from lm_demo.ui.components.compare_tab import compare as handler
+
+    summary, html, diff_fig, table, loss_fig = handler(PROMPT, FT, "", 3, 2, 10, 1.0, 50, 0.95, 1.0, "")
+    assert "Perplejidad" in summary and FT in summary and "gpt2-es-tiny" in summary
+    assert html.count("cmp-sample-base") == 2 and html.count("cmp-sample-tuned") == 2
+    assert PROMPT in html
+    assert len(diff_fig.data) >= 1 and len(loss_fig.data) == 4
+    assert list(table.columns)[1] == "token (antes)" and len(table) == 10
+    with pytest.raises(gr.Error) as e:
+        handler(PROMPT, "no-existe", "")
+    assert "no-existe" in str(e.value) and "Traceback" not in str(e.value)
