@@ -7,6 +7,8 @@ a traceback, and the app keeps answering afterwards.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,8 +30,13 @@ MODEL = "gpt2-es-tiny"
 
 def known_spanish_message(message: str) -> bool:
     """Whether ``message`` is one of our locale table's Spanish messages (with its values filled in)."""
-    heads = [v.split("{")[0] for k, v in STRINGS["es"].items() if k != "err.generic"]
-    return any(len(h) >= 8 and message.startswith(h) for h in heads)
+    for key, template in STRINGS["es"].items():
+        if key == "err.generic" or len(template) < 12:
+            continue
+        parts = re.split(r"\{[^}]*\}", template)
+        if re.fullmatch(".*".join(re.escape(p) for p in parts), message.strip(), flags=re.DOTALL):
+            return True
+    return False
 
 
 def call(client, api_name: str, *args):
@@ -77,3 +84,21 @@ def test_corpus_stats_never_crash(gradio_client, preset, column, mode, max_rows,
 def test_training_status_and_stop_never_crash(gradio_client, job_id):
     call(gradio_client, "/train_status", job_id, False)
     call(gradio_client, "/train_stop", job_id)
+
+
+SMALL_FUZZ = settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+
+
+@SMALL_FUZZ
+@given(prompt=any_text, steps=any_number, seed=any_number, top_n=any_number, sentences=any_number,
+       temperature=any_number, top_k=any_number, top_p=any_number, penalty=any_number, eps=any_number)
+def test_decode_steps_api_never_crashes(gradio_client, prompt, steps, seed, top_n, sentences, temperature, top_k,
+                                        top_p, penalty, eps):
+    call(gradio_client, "/decode_steps", prompt, MODEL, steps, seed, top_n, sentences, temperature, top_k, top_p,
+         penalty, eps)
+
+
+@SMALL_FUZZ
+@given(prompt=any_text, tuned=any_text, base=any_text, seed=any_number, n=any_number, new=any_number)
+def test_compare_api_never_crashes(gradio_client, prompt, tuned, base, seed, n, new):
+    call(gradio_client, "/compare", prompt, tuned, base, seed, n, new, 1.0, 50, 0.95, 1.0, "")
