@@ -80,8 +80,8 @@ def main() -> None:
                 base.append((time.perf_counter() - t0) * 1000)
             print(f"baseline next_token (1 client, no training): median {statistics.median(base):.0f} ms")
 
-            job = warm.predict(api_name="/train_start")
-            print(f"training job started: {str(job)[:120]}")
+            job_id = warm.predict(api_name="/train_start")[0]  # (job id, status, timer)
+            print(f"training job started: {job_id}")
             time.sleep(3)
 
             lat: dict[str, list[float]] = {"next_token": [], "decode_steps": []}
@@ -113,14 +113,14 @@ def main() -> None:
             for th in threads:
                 th.join(timeout=600)
             wall = time.perf_counter() - t0
-            status = warm.predict(api_name="/train_status")
-            training_running = "entrenando" in str(status).lower() or "running" in str(status).lower()
-            warm.predict(api_name="/train_stop")
+            status = str(warm.predict(job_id, False, api_name="/train_status")[0])
+            warm.predict(job_id, api_name="/train_stop")
+            training_running = status
             for api, xs in lat.items():
                 print(f"{api}: n={len(xs)} median {statistics.median(xs) if xs else float('nan'):.0f} ms "
                       f"p95 {percentile(xs, 0.95):.0f} ms")
-            print(f"{args.clients} clients x {args.calls} calls in {wall:.1f} s; training still running at the end: "
-                  f"{training_running}")
+            print(f"{args.clients} clients x {args.calls} calls in {wall:.1f} s; status at the end: "
+                  f"{training_running[:100]!r}")
             for e in errors[:5]:
                 print("error:", e)
             p95 = percentile(lat["next_token"], 0.95)
