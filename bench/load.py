@@ -113,9 +113,11 @@ def main() -> None:
             for th in threads:
                 th.join(timeout=600)
             wall = time.perf_counter() - t0
-            status = str(warm.predict(job_id, False, api_name="/train_status")[0])
-            warm.predict(job_id, api_name="/train_stop")
-            training_running = status
+            training_running = str(warm.predict(job_id, False, api_name="/train_status")[0])
+            try:
+                warm.predict(job_id, api_name="/train_stop")
+            except Exception as e:  # noqa: BLE001 - the job may have ended on its own
+                print("stop:", e)
             for api, xs in lat.items():
                 print(f"{api}: n={len(xs)} median {statistics.median(xs) if xs else float('nan'):.0f} ms "
                       f"p95 {percentile(xs, 0.95):.0f} ms")
