@@ -66,6 +66,6 @@ def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del
                         hovertemplate="%{y:.2f}<extra>" + name + "</extra>", row=2, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
     fig.update_xaxes(title_text=step_title, row=2, col=1)
-    fig.update_layout(height=480, margin=dict(l=50, r=10, t=80, b=40), template="plotly_white",
-                      showlegend=True, legend=dict(orientation="h", x=0, y=0.99, yanchor="top", yref="container"))
+    fig.update_layout(height=470, margin=dict(l=50, r=10, t=60, b=40), template="plotly_white",
+                      showlegend=True, legend=dict(x=1.01, y=1.0, xanchor="left", yanchor="top"))
     return fig
