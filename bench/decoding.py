@@ -2,8 +2,10 @@
 by side, 100 new tokens each, with a top-10 table per step.
 
 Compared, in the same process (ratios, not absolute times, are the result):
-- ``engine``: ``lm_demo.decoding.decode`` (one batch of 3, KV cache, topk);
-- ``seed loop``: what the seeds did, per decoder: full recompute of the whole
+- ``engine``: ``lm_demo.decoding.decode`` (one batch of 3, KV cache, topk) on
+  the model as ``models.load_model`` prepares it for the CPU
+  (``lm_demo.fast_linear``);
+- ``seed loop``: what the seeds did (plain transformers model), per decoder: full recompute of the whole
   sequence every step + ``argsort`` of the whole vocabulary for the table;
 - ``generate``: plain ``model.generate`` per decoder (KV cache), with the raw
   logits kept (``output_logits``) and a top-10 table made from them.
@@ -20,6 +22,8 @@ Last line: ``speedup_vs_seed_loop=<x>`` for the GPT-2-small shape (target >= 8).
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 import statistics
 import sys
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from lm_demo.decoding import DecoderSpec, decode  # noqa: E402
+from lm_demo.fast_linear import is_optimized, optimize_for_cpu_inference  # noqa: E402
 from lm_demo.models import BUNDLED_NAME, LoadedModel, load_model  # noqa: E402
 from lm_demo.sampling import build_processors  # noqa: E402
 
@@ -55,6 +60,23 @@ def gpt2_small_shape(tokenizer) -> LoadedModel:
     cfg = GPT2Config(n_layer=12, n_embd=768, n_head=12, vocab_size=50257, n_positions=1024)
     model = GPT2LMHeadModel(cfg).eval()
     return LoadedModel("gpt2-small-shape", "random init", "local", model, tokenizer, "cpu", "float32")
+
+
+def plain_and_app(loaded: LoadedModel) -> tuple[LoadedModel, LoadedModel]:
+    """The plain transformers model (seed loop, generate) and the app's copy.
+
+    ``models.load_model`` passes every CPU model through
+    ``fast_linear.optimize_for_cpu_inference``; the seeds' loop and
+    ``generate`` get the model as transformers builds it.
+    """
+    if is_optimized(loaded.model):  # the bundled model comes from load_model
+        from transformers import AutoModelForCausalLM
+
+        plain = AutoModelForCausalLM.from_pretrained(loaded.resolved, local_files_only=True).eval()
+        return dataclasses.replace(loaded, model=plain), loaded
+    app = copy.deepcopy(loaded.model)
+    optimize_for_cpu_inference(app)
+    return loaded, dataclasses.replace(loaded, model=app)
 
 
 def timed(fn, repeats: int = 1) -> tuple[float, object]:
@@ -117,16 +139,17 @@ def run_generate(loaded: LoadedModel, specs: list[DecoderSpec], prompt_ids: list
 
 
 def bench(label: str, loaded: LoadedModel, seed_repeats: int, fast_repeats: int) -> float:
+    plain, app = plain_and_app(loaded)
     prompt_ids = loaded.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
     # warm-up (allocator, lazy inits)
-    decode(loaded, PROMPT, SPECS, max_steps=3, seed=SEED, eos_token_id=NO_EOS)
-    run_generate(loaded, SPECS[:1], prompt_ids)
+    decode(app, PROMPT, SPECS, max_steps=3, seed=SEED, eos_token_id=NO_EOS)
+    run_generate(plain, SPECS[:1], prompt_ids)
 
-    t_engine, tok_engine = timed(lambda: run_engine(loaded, SPECS), fast_repeats)
-    t_seed, tok_seed = timed(lambda: run_seed_loop(loaded, SPECS, prompt_ids), seed_repeats)
-    t_gen, tok_gen = timed(lambda: run_generate(loaded, SPECS, prompt_ids), seed_repeats)
-    t_one, tok_one = timed(lambda: run_engine(loaded, SPECS[:1]), fast_repeats)
-    t_gen1, tok_gen1 = timed(lambda: run_generate(loaded, SPECS[:1], prompt_ids), fast_repeats)
+    t_engine, tok_engine = timed(lambda: run_engine(app, SPECS), fast_repeats)
+    t_seed, tok_seed = timed(lambda: run_seed_loop(plain, SPECS, prompt_ids), seed_repeats)
+    t_gen, tok_gen = timed(lambda: run_generate(plain, SPECS, prompt_ids), seed_repeats)
+    t_one, tok_one = timed(lambda: run_engine(app, SPECS[:1]), fast_repeats)
+    t_gen1, tok_gen1 = timed(lambda: run_generate(plain, SPECS[:1], prompt_ids), fast_repeats)
 
     print(f"== {label}: 3 decoders x {STEPS} steps, top-{TOP_N} table, prompt {len(prompt_ids)} tokens, "
           f"{torch.get_num_threads()} threads")

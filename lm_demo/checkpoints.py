@@ -120,8 +120,11 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
     With ``overwrite=False`` an existing name gets a ``-2``, ``-3``... suffix
     (the final name is ``path.name`` and ``metadata["name"]``).
     """
+    from lm_demo.fast_linear import is_optimized
     from lm_demo.models import MODEL_CACHE, bundled_model_path, checkpoints_dir
 
+    if is_optimized(model):  # an inference copy stores Conv1D weights transposed
+        raise ValueError("an inference-only model (fast_linear) can't be saved; train a from_pretrained copy")
     safe = sanitize_name(name)
     root = checkpoints_dir()
     root.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def summarize(loaded: Any) -> ModelSummary:
     get = lambda *names: next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), None)  # noqa: E731
     params = {id(p): p for p in model.parameters()}.values()
     named = [
-        (name or "(modelo)", type(mod).__name__, sum(p.numel() for p in mod.parameters(recurse=False)))
+        (name or "(modelo)", mod._get_name(), sum(p.numel() for p in mod.parameters(recurse=False)))
         for name, mod in model.named_modules()
     ]
     return ModelSummary(

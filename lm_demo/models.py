@@ -215,6 +215,9 @@ def _from_pretrained_unlocked(ref: str | Path, local_only: bool) -> tuple[Any, A
     align_special_tokens(model, tok)
     model.to(device)
     model.eval()
+    from lm_demo.fast_linear import optimize_for_cpu_inference
+
+    optimize_for_cpu_inference(model)  # inference-only copy: never saved (see fast_linear)
     return model, tok
 
 

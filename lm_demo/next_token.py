@@ -4,10 +4,18 @@ Why only the last position: the tab needs one distribution, and asking the
 model for the last position's logits alone (``logits_to_keep=1``) skips the
 vocabulary projection of every other position: the biggest matmul of a
 GPT-2 forward on a short prompt.
+
+Why a small logits cache: in class the prompt stays and the sliders move
+(temperature, top-k, top-p re-run the tab on release); those calls need no
+forward at all.  Per model (weakly keyed, so an evicted model takes its
+entries with it), the last ``LOGITS_CACHE_SIZE`` prompts, under a lock.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,14 +56,33 @@ class NextTokenResult:
         return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def last_logits(loaded: Any, ids: list[int]) -> Any:
-    """Logits (1, vocab) of the position after ``ids``, in float32."""
+LOGITS_CACHE_SIZE = 32
+_LOGITS_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple[int, ...], Any]]" = weakref.WeakKeyDictionary()
+_LOGITS_LOCK = threading.Lock()
+
+
+def last_logits(loaded: Any, ids: list[int], use_cache: bool = True) -> Any:
+    """Logits (1, vocab) of the position after ``ids``, in float32 (a tensor callers must not modify)."""
     import torch
 
-    x = torch.tensor([ids], device=loaded.model.device)
+    model, key = loaded.model, tuple(ids)
+    if use_cache:
+        with _LOGITS_LOCK:
+            per_model = _LOGITS_CACHE.get(model)
+            if per_model is not None and key in per_model:
+                per_model.move_to_end(key)
+                return per_model[key]
+    x = torch.tensor([ids], device=model.device)
     with torch.inference_mode():
-        out = loaded.model(input_ids=x, logits_to_keep=1, use_cache=False)
-    return out.logits[:, -1, :].float()
+        out = model(input_ids=x, logits_to_keep=1, use_cache=False)
+    logits = out.logits[:, -1, :].float()
+    if use_cache:
+        with _LOGITS_LOCK:
+            per_model = _LOGITS_CACHE.setdefault(model, OrderedDict())
+            per_model[key] = logits
+            while len(per_model) > LOGITS_CACHE_SIZE:
+                per_model.popitem(last=False)
+    return logits
 
 
 def next_token_distribution(
@@ -65,11 +92,13 @@ def next_token_distribution(
     top_k: int = 0,
     top_p: float = 1.0,
     top_n: int = 10,
+    use_cache: bool = True,
 ) -> NextTokenResult:
     """The top-``top_n`` next tokens of ``prompt`` with raw and adjusted probabilities.
 
     ``loaded`` is a ``models.LoadedModel``.  Out-of-range settings are clamped
     as documented in ``lm_demo.sampling``; ``top_n`` to [1, 100].
+    ``use_cache=False`` always runs the model (benchmarks of a new prompt).
     """
     import torch
 
@@ -80,7 +109,7 @@ def next_token_distribution(
         top_n = 10
     top_n = min(max(top_n, 1), MAX_TOP_N, loaded.vocab_size)
     enc = encode_prompt(loaded.tokenizer, prompt, loaded.max_positions)
-    logits = last_logits(loaded, enc.ids)
+    logits = last_logits(loaded, enc.ids, use_cache)
     probs = torch.softmax(logits, dim=-1)[0]
     context = torch.tensor([enc.ids], device=logits.device)
     warped = torch.softmax(warp_logits(logits, context, settings), dim=-1)[0]

@@ -119,3 +119,23 @@ def test_spaces_and_newlines_are_visible_in_labels(bundled):
 def test_top_n_is_clamped(bundled):
     assert len(next_token_distribution(bundled, PROMPT, top_n=0).top_ids) == 1
     assert len(next_token_distribution(bundled, PROMPT, top_n=10**6).top_ids) == 100
+
+
+def test_slider_change_reuses_the_prompts_logits(bundled):
+    """Moving a slider on the same prompt runs no forward, and gives the same raw distribution."""
+    calls = []
+    handle = bundled.model.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        prompt = "Un prompt que solo usa esta prueba de la caché"
+        a = next_token_distribution(bundled, prompt, temperature=1.0, top_n=5)
+        b = next_token_distribution(bundled, prompt, temperature=0.3, top_k=3, top_n=5)
+        assert len(calls) == 1
+        assert a.top_ids == b.top_ids and a.top_probs == b.top_probs
+        assert b.top_warped != a.top_warped and b.kept_tokens == 3
+        c = next_token_distribution(bundled, prompt, temperature=1.0, top_n=5, use_cache=False)
+        assert len(calls) == 2
+        assert c.top_probs == pytest.approx(a.top_probs, abs=1e-6)
+        d = next_token_distribution(bundled, prompt + " otra", top_n=5)
+        assert len(calls) == 3 and d.prompt_ids != a.prompt_ids
+    finally:
+        handle.remove()
