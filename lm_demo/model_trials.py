@@ -192,7 +192,7 @@ def start_trials(spec: TrialSpec) -> Any:
     Validates first (bad input costs no job); raises ``UserError`` when
     training is disabled or another job runs.
     """
-    from lm_demo.training import JOBS, default_threads, ensure_training_allowed
+    from lm_demo.training import JOBS, default_threads, ensure_training_allowed, lower_thread_priority
 
     ensure_training_allowed()
     spec, _ = spec.validated()
@@ -200,7 +200,12 @@ def start_trials(spec: TrialSpec) -> Any:
         spec = replace(spec, num_threads=default_threads())
     desc = {"models": spec.models, "corpus": spec.corpus_preset, "n_examples": spec.n_examples,
             "max_steps": spec.max_steps}
-    return JOBS.start(JOB_KIND, lambda job: run_trials(spec, job), desc)
+
+    def work(job: Any) -> Any:
+        lower_thread_priority()  # requests first, as for training (see training.lower_thread_priority)
+        return run_trials(spec, job)
+
+    return JOBS.start(JOB_KIND, work, desc)
 
 
 def latest_trials_job() -> Any:

@@ -319,9 +319,37 @@ def test_ui_handlers_refuse_clearly(monkeypatch):
 def test_corpus_stats_handler(bundled):
     from lm_demo.ui.components.training_tab import corpus_preview
 
-    summary, table, hist, notes = corpus_preview("chistes", None, None, "lines", ["sexo"], 0, 0, "gpt2-es-tiny")
+    summary, table, hist, notes, csv_path = corpus_preview("chistes", None, None, "lines", ["sexo"], 0, 0,
+                                                           "gpt2-es-tiny")
     assert "Chistes" in summary and "carpeta de datos local" in summary
     values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
     assert values["Textos antes de limpiar"] == 2419 and values["Textos después de limpiar"] < 2419
     assert 20 <= values["Mediana de palabras por texto"] <= 45
     assert hist.data[0].type == "histogram" and "sexo" in notes
+    import pandas as pd
+
+    assert "corpus-estadisticas_gpt2-es-tiny_chistes_" in csv_path
+    assert len(pd.read_csv(csv_path, comment="#")) == len(table)
+
+
+def test_background_training_thread_yields_the_cpu(monkeypatch):
+    """The training thread runs niced, the caller's thread is untouched."""
+    import os
+    import threading
+
+    from lm_demo.training import lower_thread_priority
+
+    me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def body():
+        seen["ok"] = lower_thread_priority(10)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    th = threading.Thread(target=body)
+    th.start()
+    th.join()
+    assert seen["ok"] and seen["nice"] >= max(me, 10)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == me
+    monkeypatch.setenv("LM_DEMO_TRAIN_NICE", "0")
+    assert lower_thread_priority() is False
