@@ -27,13 +27,15 @@ def test_ui_import_does_not_load_torch():
 
 
 def test_next_token_api_with_only_the_prompt(gradio_client):
-    table, plot, entropy, chips, notes = gradio_client.predict("Había una vez", api_name="/next_token")
+    table, plot, entropy, chips, notes, csv_file, settings = gradio_client.predict("Había una vez",
+                                                                                api_name="/next_token")
     rows = table["data"]
     assert len(rows) == 10
     probs = [r[3] for r in rows]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
     assert "Entropía" in entropy
     assert "gpt2-es-tiny" in notes  # the offline fallback is said out loud
+    assert csv_file.endswith(".csv") and '"prompt": "Había una vez"' in settings  # exports: tests/test_e2e_exports.py
 
 
 def test_bad_input_gives_a_spanish_message_and_the_app_keeps_serving(gradio_client):

@@ -191,12 +191,14 @@ def test_ui_handler_returns_every_output_and_turns_errors_into_spanish(ckpts):
 
     from lm_demo.ui.components.compare_tab import compare as handler
 
-    summary, html, diff_fig, table, loss_fig = handler(PROMPT, FT, "", 3, 2, 10, 1.0, 50, 0.95, 1.0, "")
+    summary, html, diff_fig, table, loss_fig, csv_path, settings = handler(PROMPT, FT, "", 3, 2, 10, 1.0, 50, 0.95,
+                                                                           1.0, "")
     assert "Perplejidad" in summary and FT in summary and "gpt2-es-tiny" in summary
     assert html.count("cmp-sample-base") == 2 and html.count("cmp-sample-tuned") == 2
     assert PROMPT in html
     assert len(diff_fig.data) >= 1 and len(loss_fig.data) == 4
     assert list(table.columns)[1] == "token (antes)" and len(table) == 10
+    assert csv_path.endswith(".csv") and f'"tuned": "{FT}"' in settings
     with pytest.raises(gr.Error) as e:
         handler(PROMPT, "no-existe", "")
     assert "no-existe" in str(e.value) and "Traceback" not in str(e.value)

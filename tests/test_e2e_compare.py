@@ -20,13 +20,14 @@ N_DEFAULT_SAMPLES = 5
 
 
 def test_compare_api_needs_only_a_prompt(gradio_client):
-    summary, html, diff, table, loss = gradio_client.predict("Había una vez", api_name="/compare")
+    summary, html, diff, table, loss, csv_file, settings = gradio_client.predict("Había una vez", api_name="/compare")
     assert f"`{DEMO_FT}`" in summary and "`gpt2-es-tiny`" in summary
     m = re.search(r"antes \*\*([\d.]+)\*\* → después \*\*([\d.]+)\*\*", summary)
     assert m, summary
     assert float(m.group(2)) < float(m.group(1)), "the fine-tune should be less surprised by held-out jokes"
     assert html.count("cmp-sample-base") == html.count("cmp-sample-tuned") == N_DEFAULT_SAMPLES
     assert diff and loss and len(table["data"]) == 10
+    assert csv_file.endswith(".csv") and '"prompt": "Había una vez"' in settings
 
 
 def test_compare_tab_in_chromium(page):
@@ -53,14 +54,18 @@ def test_compare_tab_in_chromium(page):
 def test_quick_comparison_api_fills_its_table(gradio_client):
     import time
 
-    status, table, chart, _timer = gradio_client.predict(
+    status, table, chart, _timer, csv_file = gradio_client.predict(
         ["gpt2-es-tiny", DEMO_FT], "chistes", 20, 1, 5e-4, 42, api_name="/trials_start")
     deadline = time.time() + 180
     while "⏳" in status and time.time() < deadline:
         time.sleep(1)
-        status, table, chart, _timer = gradio_client.predict(api_name="/trials_status")
+        status, table, chart, _timer, csv_file = gradio_client.predict(api_name="/trials_status")
     assert "Mejor" in status, status
     rows = table["data"]
     assert [r[1] for r in rows] == ["gpt2-es-tiny", DEMO_FT]
     assert all(r[2] == "hecho" for r in rows) and [r[0] for r in rows].count("★") == 1
     assert all(r[8].startswith("En el silencio de la noche") for r in rows)
+    # the table as CSV once the job ended, named and headed by its settings
+    assert "comparacion-rapida_" in csv_file and "_chistes_ex20_steps1_" in csv_file
+    with open(csv_file, encoding="utf-8") as f:
+        assert '# models: ["gpt2-es-tiny", "gpt2-es-tiny-chistes"]' in f.read()

@@ -14,7 +14,7 @@ NAMES = ("Voraz (greedy)", "Muestreo", "ε-voraz")
 def test_decode_steps_api_with_only_the_prompt(gradio_client):
     out = gradio_client.predict("Había una vez", api_name="/decode_steps")
     notes, summary, *rest = out
-    texts, tables, chart, files = rest[0:3], rest[3:6], rest[6], rest[7:10]
+    texts, tables, chart, files, settings = rest[0:3], rest[3:6], rest[6], rest[7:10], rest[10]
     assert all(name in summary for name in NAMES)
     for text, table, path in zip(texts, tables, files):
         assert text[0]["token"] == "Había una vez" and text[0]["class_or_confidence"] is None
@@ -24,9 +24,9 @@ def test_decode_steps_api_with_only_the_prompt(gradio_client):
         assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
         assert all(0 < float(r[4]) <= 1 and int(r[3]) >= 1 for r in rows)
         with Path(path).open(encoding="utf-8") as f:
-            lines = list(csv.reader(f))
+            lines = [line for line in csv.reader(f) if line and not line[0].startswith("#")]  # settings header
         assert lines[0][0] == "step" and len(lines) == len(rows) + 1
-    assert chart is not None
+    assert chart is not None and '"tab": "decoding"' in settings
     # the greedy decoder always takes the most likely token
     assert all(int(r[3]) == 1 for r in tables[0]["data"])
 

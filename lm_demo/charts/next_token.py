@@ -7,7 +7,8 @@ from typing import Any
 from lm_demo.charts import PALETTE
 
 
-def distribution_figure(result: Any, raw_name: str = "original", warped_name: str = "ajustada") -> Any:
+def distribution_figure(result: Any, raw_name: str = "original", warped_name: str = "ajustada",
+                        y_title: str = "probabilidad") -> Any:
     """Grouped bars for ``NextTokenResult``'s top tokens, most likely first."""
     import plotly.graph_objects as go
 
@@ -18,8 +19,10 @@ def distribution_figure(result: Any, raw_name: str = "original", warped_name: st
     fig.add_bar(x=labels, y=result.top_warped, name=warped_name, marker_color=PALETTE["warped"],
                 hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + warped_name + "</extra>")
     fig.update_layout(
-        barmode="group", yaxis_title="probabilidad", yaxis_range=[0, 1.0],
-        margin=dict(l=40, r=10, t=30, b=80), height=380, legend=dict(orientation="h", y=1.08),
+        barmode="group", yaxis_title=y_title, yaxis_range=[0, 1.0],
+        margin=dict(l=40, r=10, t=40, b=80), height=380,
+        # inside the plot, top right (bars are tallest on the left): above it, Gradio's label would hide it
+        legend=dict(orientation="h", x=0.99, xanchor="right", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
         template="plotly_white",
     )
     fig.update_xaxes(tickangle=-40)

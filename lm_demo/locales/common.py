@@ -70,3 +70,35 @@ EN.update({
     "mp.picker": "Model",
     "mp.picker.info": "A hub preset, a checkpoint from checkpoints/ or any hub id.",
 })
+
+# Exports shared by every tab: CSV downloads, PNG file names, "copy settings" JSON.
+ES.update({
+    "exp.settings": "Ajustes para reproducir (copiar / aplicar)",
+    "exp.settings.info": "Los ajustes exactos de la última ejecución: modelo, texto, cada control y la semilla. Cópialos (botón de copiar) para repetir la lección otro día; para reproducirla, pega aquí unos ajustes y pulsa «Aplicar ajustes». Los archivos CSV y PNG llevan estos ajustes en el nombre y el CSV también en sus primeras líneas.",
+    "exp.settings.json": "Ajustes (JSON)",
+    "exp.apply": "Aplicar ajustes",
+    "exp.applied": "Ajustes aplicados ({n}). Pulsa «{run}» para obtener los mismos resultados.",
+    "exp.csv": "Descargar tabla (CSV)",
+    "exp.png.hint": "Para guardar un gráfico como imagen PNG, pulsa la cámara de la barra de arriba a la derecha del gráfico: el nombre del archivo lleva los ajustes.",
+    "exp.err.empty": "Pega unos ajustes (JSON) en el recuadro antes de pulsar «Aplicar ajustes».",
+    "exp.err.invalid_json": "Los ajustes pegados no son JSON válido (línea {line}, columna {col}). Copia de nuevo el texto completo, de la primera llave a la última.",
+    "exp.err.not_object": "Los ajustes deben ser un objeto JSON entre llaves, como el que aparece en este recuadro al ejecutar la pestaña.",
+    "exp.err.wrong_tab": "Estos ajustes son de la pestaña «{tab}», no de «{expected}». Pégalos en su pestaña.",
+    "exp.err.unknown_keys": "Esta pestaña no tiene estos ajustes: {keys}. Puede usar: {allowed}.",
+    "exp.err.bad_value": "El valor de «{field}» en los ajustes no es válido: {value}.",
+})
+EN.update({
+    "exp.settings": "Settings to reproduce (copy / apply)",
+    "exp.settings.info": "The exact settings of the last run: model, text, every control and the seed. Copy them (copy button) to repeat the lesson another day; to reproduce it, paste settings here and press “Apply settings”. CSV and PNG files carry these settings in their names, and the CSV also in its first lines.",
+    "exp.settings.json": "Settings (JSON)",
+    "exp.apply": "Apply settings",
+    "exp.applied": "Settings applied ({n}). Press “{run}” to get the same results.",
+    "exp.csv": "Download table (CSV)",
+    "exp.png.hint": "To save a chart as a PNG image, press the camera in the bar at the top right of the chart: the file name carries the settings.",
+    "exp.err.empty": "Paste settings (JSON) in the box before pressing “Apply settings”.",
+    "exp.err.invalid_json": "The pasted settings are not valid JSON (line {line}, column {col}). Copy the whole text again, from the first brace to the last.",
+    "exp.err.not_object": "Settings must be a JSON object in braces, like the one shown in this box when the tab runs.",
+    "exp.err.wrong_tab": "These settings belong to the “{tab}” tab, not “{expected}”. Paste them in their tab.",
+    "exp.err.unknown_keys": "This tab has no such settings: {keys}. It can use: {allowed}.",
+    "exp.err.bad_value": "The value of “{field}” in the settings is not valid: {value}.",
+})

@@ -17,6 +17,14 @@ ES = {
     "nt.entropy": "**Entropía**: {raw:.2f} bits (original) → {warped:.2f} bits (ajustada). Tokens posibles tras el ajuste: {kept} de {vocab}. El texto tiene {n} tokens.",
     "nt.raw": "original",
     "nt.warped": "ajustada",
+    "nt.col.rank": "rango",
+    "nt.col.token": "token",
+    "nt.col.id": "id",
+    "nt.col.prob": "probabilidad",
+    "nt.col.cum": "prob. acumulada",
+    "nt.col.warped": "prob. ajustada",
+    "nt.file.table": "siguiente-token",
+    "nt.file.chart": "siguiente-token-grafico",
 }
 
 EN = {
@@ -36,4 +44,12 @@ EN = {
     "nt.entropy": "**Entropy**: {raw:.2f} bits (original) → {warped:.2f} bits (adjusted). Possible tokens after adjusting: {kept} of {vocab}. The text has {n} tokens.",
     "nt.raw": "original",
     "nt.warped": "adjusted",
+    "nt.col.rank": "rank",
+    "nt.col.token": "token",
+    "nt.col.id": "id",
+    "nt.col.prob": "probability",
+    "nt.col.cum": "cumulative prob.",
+    "nt.col.warped": "adjusted prob.",
+    "nt.file.table": "next-token",
+    "nt.file.chart": "next-token-chart",
 }

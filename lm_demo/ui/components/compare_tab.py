@@ -14,6 +14,7 @@ import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Dropdown, Number, Slider
 
 EXAMPLE_PROMPTS = ["- Mamá, mamá,", "Había una vez", "En el silencio de la noche", "- Doctor, doctor,"]
@@ -91,14 +92,18 @@ def compare(
     top_p: float = 0.95,
     repetition_penalty: float = 1.0,
     eval_text: str | None = "",
-) -> tuple[str, str, Any, Any, Any]:
-    """API ``compare``: summary, samples (HTML), diff chart, top-10 table, per-token loss chart.
+) -> tuple[Any, ...]:
+    """API ``compare``: summary, samples (HTML), diff chart, top-10 table, per-token loss chart,
+    the table as CSV, settings (JSON).
 
     Only ``prompt`` is required: by default the bundled base model against the
     bundled demo fine-tune, with the fine-tune's saved evaluation split.
     """
     from lm_demo import compare as core
+    from lm_demo import exports
     from lm_demo.charts.compare import diff_figure, loss_figure
+    from lm_demo.charts.export import exportable
+    from lm_demo.locales import t
     from lm_demo.sampling import SamplingSettings
 
     settings = SamplingSettings(temperature, top_k, top_p, repetition_penalty)
@@ -110,7 +115,17 @@ def compare(
     if comp.losses_base is not None:
         loss = loss_figure(comp.losses_base, comp.losses_tuned, before, after, x_title=T("cmp.loss_x"),
                            y_title=T("cmp.loss_y"), smooth_label=T("cmp.smooth"))
-    return summary_markdown(comp), samples_html(comp), diff, top_table(comp.diff), loss
+    settings = exports.make_settings(
+        "compare", prompt=prompt,
+        params=dict(tuned=tuned, base=base, seed=seed, n_samples=n_samples, max_new_tokens=max_new_tokens,
+                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+                    eval_text=eval_text or ""))
+    table = top_table(comp.diff)
+    csv_path = exports.table_file(table, settings, t("cmp.file.table"))
+    exportable(diff, exports.file_stem(settings, t("cmp.file.diff")))
+    exportable(loss, exports.file_stem(settings, t("cmp.file.loss")))
+    return (summary_markdown(comp), samples_html(comp), diff, table, loss, download(csv_path),
+            exports.settings_json(settings))
 
 
 def _choices() -> tuple[list[str], list[tuple[str, str]], str]:
@@ -162,10 +177,18 @@ def build(ctx: UIContext) -> None:
         samples = gr.HTML(label=T("cmp.samples"), elem_id="cmp-samples")
         with gr.Row():
             diff_chart = gr.Plot(label=T("cmp.diff_chart"), elem_id="cmp-diff-chart")
-            table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=420, elem_id="cmp-table")
+            with gr.Column():
+                table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=420,
+                                     elem_id="cmp-table")
+                csv = csv_button("cmp-csv")
         loss_chart = gr.Plot(label=T("cmp.loss_chart"), elem_id="cmp-loss-chart")
+        png_hint()
+        settings = settings_box("compare", {
+            "prompt": prompt, "tuned": tuned, "base": base, "seed": seed, "n_samples": n_samples,
+            "max_new_tokens": max_new, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+            "repetition_penalty": rep, "eval_text": eval_text}, "cmp.run", "cmp")
         inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text]
-        outputs = [summary, samples, diff_chart, table, loss_chart]
+        outputs = [summary, samples, diff_chart, table, loss_chart, csv, settings]
         run.click(compare, inputs, outputs, api_name="compare")
         prompt.submit(compare, inputs, outputs, api_visibility="private")
         tab.select(refresh_choices, [tuned, base], [tuned, base], api_visibility="private")
@@ -191,15 +214,34 @@ def trials_frame(rows: list[Any]) -> Any:
     return pd.DataFrame(data, columns=cols)
 
 
-def _trials_view(job: Any) -> tuple[str, Any, Any, Any]:
-    """(progress text, table, chart, timer) for ``job`` (a training-runner job or None)."""
+# Settings of the quick comparisons started by this process, by job id (for their exports).
+TRIALS_SETTINGS: dict[str, dict] = {}
+
+
+def _trials_settings(job: Any) -> dict:
+    from lm_demo import exports
+
+    found = TRIALS_SETTINGS.get(job.id)
+    if found is None:
+        found = exports.make_settings("trials", params=dict(job.description))
+    return found
+
+
+def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
+    """(progress text, table, chart, timer, CSV file) for ``job`` (a training-runner job or None).
+
+    The CSV of the table is written once the job has ended (not at every poll).
+    """
     from dataclasses import asdict
 
+    from lm_demo import exports
     from lm_demo.charts.compare import trials_figure
+    from lm_demo.charts.export import exportable
+    from lm_demo.locales import t
     from lm_demo.model_trials import best_index, progress, rows_from_events
 
     if job is None:
-        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False)
+        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False), None
     events = job.events
     rows = rows_from_events(events)
     best = best_index(rows)
@@ -220,7 +262,13 @@ def _trials_view(job: Any) -> tuple[str, Any, Any, Any]:
         text = (T("cmp.trials.progress.finished", status=status, best=best_name) if best_name
                 else T("cmp.trials.progress.finished_none", status=status))
     chart = trials_figure([asdict(r) for r in rows], best=best_name, y_title=T("cmp.trials.col.ppl")) if rows else None
-    return text, trials_frame(rows), chart, gr.Timer(active=job.running)
+    settings = _trials_settings(job)
+    exportable(chart, exports.file_stem(settings, t("cmp.file.trials_chart")))
+    frame = trials_frame(rows)
+    csv_path = None
+    if rows and not job.running:
+        csv_path = exports.table_file(frame, settings, t("cmp.file.trials"))
+    return text, frame, chart, gr.Timer(active=job.running), download(csv_path)
 
 
 def _job(job_id: str | None) -> Any:
@@ -233,19 +281,24 @@ def _job(job_id: str | None) -> Any:
 
 @guard
 def trials_start(models: list[str] | None, corpus: str = "poesia", n_examples: float = 200,
-                 max_steps: float = 30, learning_rate: float = 5e-4, seed: float = 42) -> tuple[str, str, Any, Any, Any]:
-    """API ``trials_start``: start the quick comparison job; returns its id and the first view."""
+                 max_steps: float = 30, learning_rate: float = 5e-4, seed: float = 42) -> tuple[Any, ...]:
+    """API ``trials_start``: start the quick comparison job; returns its id and the first view
+    (progress, table, chart, timer, CSV file once ended)."""
+    from lm_demo import exports
     from lm_demo.model_trials import TrialSpec, start_trials
 
     spec = TrialSpec(models=list(models or []), corpus_preset=corpus, n_examples=n_examples, max_steps=max_steps,
                      learning_rate=learning_rate, seed=seed)
     job = start_trials(spec)
+    TRIALS_SETTINGS[job.id] = exports.make_settings(
+        "trials", params=dict(corpus=corpus, models=list(models or []), n_examples=n_examples, max_steps=max_steps,
+                              learning_rate=learning_rate, seed=seed))
     return (job.id, *_trials_view(job))
 
 
 @guard
-def trials_status(job_id: str | None = None) -> tuple[str, Any, Any, Any]:
-    """API ``trials_status``: progress, table and chart of the job (default: the latest one)."""
+def trials_status(job_id: str | None = None) -> tuple[Any, ...]:
+    """API ``trials_status``: progress, table, chart, timer and CSV (once ended) of the job (default: the latest one)."""
     return _trials_view(_job(job_id))
 
 
@@ -288,11 +341,13 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
         status = gr.Markdown(elem_id="cmp-trials-status")
         table = gr.Dataframe(label=T("cmp.trials.table"), interactive=False, wrap=True, max_height=420,
                              elem_id="cmp-trials-table")
+        csv = csv_button("cmp-trials-csv")
         chart = gr.Plot(label=T("cmp.trials.chart"), elem_id="cmp-trials-chart")
         timer = gr.Timer(2.0, active=False)
+        view = [status, table, chart, timer, csv]
         start.click(trials_start, [models, corpus, n_examples, max_steps, lr, seed],
-                    [job_id, status, table, chart, timer], api_name="trials_start")
-        timer.tick(trials_status, [job_id], [status, table, chart, timer], api_name="trials_status")
+                    [job_id, *view], api_name="trials_start")
+        timer.tick(trials_status, [job_id], view, api_name="trials_status")
         stop.click(trials_stop, [job_id], [status], api_name="trials_stop")
         # A reloaded page (or another teacher's) picks up the running or latest comparison.
-        tab.select(trials_status, [job_id], [status, table, chart, timer], api_visibility="private")
+        tab.select(trials_status, [job_id], view, api_visibility="private")

@@ -7,7 +7,6 @@ the browser), and the chart and CSV files come with the last update.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,6 +14,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.components.export_panel import download, png_hint, settings_box
 from lm_demo.ui.widgets import Number, Slider
 
 EXAMPLE_PROMPTS = ["Había una vez", "En un lugar de la Mancha", "Érase una vez una niña que"]
@@ -38,12 +38,22 @@ def _summary(runs: list[Any], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _csv_files(runs: list[Any], top_n: int) -> list[str]:
-    from lm_demo.decoding import write_csv
+def _csv_files(runs: list[Any], top_n: int, settings: dict) -> list[str]:
+    """One CSV per decoder (``decoding.write_csv``'s columns), named after and headed by ``settings``."""
+    import pandas as pd
 
-    folder = Path(tempfile.mkdtemp(prefix="lm_demo_decoding_"))
-    return [str(write_csv(run.rows, folder / f"decodificacion_{kind}.csv", top_n))
-            for run, kind in zip(runs, DECODERS)]
+    from lm_demo import exports
+    from lm_demo.decoding import write_csv
+    from lm_demo.locales import t
+
+    folder = exports.new_folder("decoding_")
+    paths = []
+    for run, kind in zip(runs, DECODERS):
+        raw = write_csv(run.rows, folder / f"raw_{kind}.csv", top_n)
+        frame = pd.read_csv(raw, keep_default_na=False, float_precision="round_trip")
+        raw.unlink()
+        paths.append(str(exports.table_file(frame, settings, t(f"dec.file.{kind}"), folder)))
+    return paths
 
 
 @guard
@@ -60,12 +70,17 @@ def decode_steps(
     repetition_penalty: float = DEFAULTS["repetition_penalty"],
     epsilon: float = DEFAULTS["epsilon"],
 ) -> Iterator[tuple[Any, ...]]:
-    """API ``decode_steps``: notes, summary, 3 highlighted texts, 3 tables, chart, 3 CSV files.
+    """API ``decode_steps``: notes, summary, 3 highlighted texts, 3 tables, chart, 3 CSV files, settings (JSON).
+
+    The CSV files and the chart's PNG export are named after the settings;
+    each CSV starts with them as ``# key: value`` lines.
 
     Decoders, in this order: greedy, sampling, epsilon-greedy (seeds
     ``seed``, ``seed + 1``, ``seed + 2``).
     """
+    from lm_demo import exports
     from lm_demo.charts.decoding import highlighted, steps_figure
+    from lm_demo.charts.export import exportable
     from lm_demo.decoding import DecoderSpec, steps_frame, text_pieces
     from lm_demo.decoding import decode_steps as run_steps
     from lm_demo.models import load_model
@@ -78,6 +93,11 @@ def decode_steps(
     columns = _columns()
     modes = {"greedy": T("dec.mode.greedy"), "sampled": T("dec.mode.sampled")}
     tok = loaded.tokenizer
+    settings = exports.make_settings(
+        "decoding", prompt=prompt, **exports.model_names(loaded),
+        params=dict(max_steps=max_steps, seed=seed, top_n=top_n, max_sentences=max_sentences,
+                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+                    epsilon=epsilon))
     sent = None
     for prog in run_steps(loaded, prompt, specs, max_steps=max_steps, seed=seed, top_n=top_n,
                           max_sentences=max_sentences):
@@ -89,11 +109,15 @@ def decode_steps(
         texts = [highlighted(prog.prompt_text, text_pieces(tok, run.rows)) for run in prog.runs]
         tables = [steps_frame(run.rows, columns, modes) for run in prog.runs]
         if prog.done:
+            from lm_demo.locales import t
+
             chart = steps_figure(prog.runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"))
-            files = _csv_files(prog.runs, prog.top_n)
+            exportable(chart, exports.file_stem(settings, t("dec.file.chart")))
+            files = [download(f) for f in _csv_files(prog.runs, prog.top_n, settings)]
+            settings_text = exports.settings_json(settings)
         else:
-            chart, files = gr.skip(), [gr.skip()] * len(DECODERS)
-        yield (notes, _summary(prog.runs, names), *texts, *tables, chart, *files)
+            chart, files, settings_text = gr.skip(), [gr.skip()] * len(DECODERS), gr.skip()
+        yield (notes, _summary(prog.runs, names), *texts, *tables, chart, *files, settings_text)
 
 
 def build(ctx: UIContext) -> None:
@@ -147,10 +171,15 @@ def build(ctx: UIContext) -> None:
                     downloads.append(gr.DownloadButton(T("dec.download"), size="sm",
                                                        elem_id=f"dec-csv-{kind}"))
         chart = gr.Plot(label=T("dec.chart"), elem_id="dec-chart")
+        png_hint()
 
         inputs = [prompt, ctx.model, max_steps, seed, top_n, max_sentences, temperature, top_k, top_p,
                   repetition_penalty, epsilon]
-        outputs = [notes, summary, *texts, *tables, chart, *downloads]
+        settings = settings_box("decoding", {
+            "model": ctx.model, "prompt": prompt, "max_steps": max_steps, "seed": seed, "top_n": top_n,
+            "max_sentences": max_sentences, "temperature": temperature, "top_k": top_k, "top_p": top_p,
+            "repetition_penalty": repetition_penalty, "epsilon": epsilon}, "dec.run", "dec")
+        outputs = [notes, summary, *texts, *tables, chart, *downloads, settings]
         ev = run.click(decode_steps, inputs, outputs, api_name="decode_steps")
         ev_submit = prompt.submit(decode_steps, inputs, outputs, api_visibility="private")
         stop.click(None, None, None, cancels=[ev, ev_submit], api_visibility="private")

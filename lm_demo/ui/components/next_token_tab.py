@@ -7,9 +7,12 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Slider
 
 EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
+# Locale keys of ``next_token.TABLE_COLUMNS``, in order.
+TABLE_COLUMNS = ("rank", "token", "id", "prob", "cum", "warped")
 
 
 @guard
@@ -20,9 +23,16 @@ def next_token(
     top_k: int = 0,
     top_p: float = 1.0,
     top_n: int = 10,
-) -> tuple[Any, Any, str, list[tuple[str, str]], str]:
-    """API ``next_token``: table, chart, entropy text, prompt chips, notes."""
+) -> tuple[Any, ...]:
+    """API ``next_token``: table, chart, entropy text, prompt chips, notes, CSV file, settings (JSON).
+
+    The CSV and the chart's PNG export are named after the settings; the CSV
+    starts with them as ``# key: value`` lines.
+    """
+    from lm_demo import exports
+    from lm_demo.charts.export import exportable
     from lm_demo.charts.next_token import distribution_figure
+    from lm_demo.locales import t
     from lm_demo.models import load_model
     from lm_demo.next_token import next_token_distribution
 
@@ -30,8 +40,14 @@ def next_token(
     res = next_token_distribution(loaded, prompt, temperature, top_k, top_p, top_n)
     entropy = T("nt.entropy", raw=res.entropy_raw, warped=res.entropy_warped, kept=res.kept_tokens,
                 vocab=res.vocab_size, n=len(res.prompt_ids))
-    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"))
-    return res.table(), fig, entropy, res.prompt_chips, notes_markdown(loaded.notes + res.notes)
+    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"), y_title=T("nt.col.prob"))
+    settings = exports.make_settings("next_token", prompt=prompt, **exports.model_names(loaded),
+                                     params=dict(temperature=temperature, top_k=top_k, top_p=top_p, top_n=top_n))
+    table = res.table().set_axis([T(f"nt.col.{c}") for c in TABLE_COLUMNS], axis=1)  # in the user's language
+    csv_path = exports.table_file(table, settings, t("nt.file.table"))
+    exportable(fig, exports.file_stem(settings, t("nt.file.chart")))
+    return (table, fig, entropy, res.prompt_chips, notes_markdown(loaded.notes + res.notes), download(csv_path),
+            exports.settings_json(settings))
 
 
 def build(ctx: UIContext) -> None:
@@ -54,10 +70,15 @@ def build(ctx: UIContext) -> None:
                                    elem_id="nt-chips")
         entropy = gr.Markdown(elem_id="nt-entropy")
         with gr.Row():
-            table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420)
+            with gr.Column():
+                table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420)
+                csv = csv_button("nt-csv")
             chart = gr.Plot(label=T("nt.chart"), elem_id="nt-chart")
+        png_hint()
+        settings = settings_box("next_token", {"model": ctx.model, "prompt": prompt, "temperature": temperature,
+                                               "top_k": top_k, "top_p": top_p, "top_n": top_n}, "nt.run", "nt")
         inputs = [prompt, ctx.model, temperature, top_k, top_p, top_n]
-        outputs = [table, chart, entropy, chips, notes]
+        outputs = [table, chart, entropy, chips, notes, csv, settings]
         ctx.components.update({"nt.prompt": prompt, "nt.temperature": temperature, "nt.top_k": top_k,
                                "nt.top_p": top_p, "nt.inputs": inputs, "nt.outputs": outputs})
         run.click(next_token, inputs, outputs, api_name="next_token")

@@ -19,6 +19,7 @@ import gradio as gr
 
 from lm_demo.training import HP_PRESETS
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider
 
 PRESET_KEYS = ("chistes", "poesia", "quijote", "refranes", "prosa", "mezcla", "amazon")
@@ -29,6 +30,10 @@ POLL_SECONDS = 1.5
 DEMO = HP_PRESETS["demo"]  # the UI's defaults (lm_demo.training imports no torch at import time)
 HP_FIELDS = ("epochs", "learning_rate", "batch_size", "grad_accum", "block_size", "weight_decay", "warmup_steps",
              "eval_steps", "max_steps", "early_stopping_patience")
+# Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
+TRAIN_SETTINGS: dict[str, dict] = {}
+HISTORY_FILES: dict[str, str] = {}
+HISTORY_COLUMNS = ("step", "epoch", "train_loss", "eval_loss", "eval_perplexity", "learning_rate", "tokens_per_s")
 
 
 def _allowed() -> bool:
@@ -71,8 +76,9 @@ def train_start(preset: str = "chistes", upload: Any = None, text_column: str | 
                 grad_accum: float = 1, weight_decay: float = 0.01, warmup_steps: float = 10,
                 eval_steps: float = 20, max_steps: float = 200, seed: float = 42,
                 early_stopping_patience: float = 0, sample_prompt: str = "Había una vez",
-                name: str = "") -> tuple[str, str, Any]:
-    """API ``train_start``: starts a job; returns (job id, status text, timer)."""
+                name: str = "") -> tuple[str, str, Any, str]:
+    """API ``train_start``: starts a job; returns (job id, status text, timer, settings as JSON)."""
+    from lm_demo import exports
     from lm_demo.models import BUNDLED_NAME, default_model_name
     from lm_demo.training import TrainConfig, start_training
 
@@ -94,7 +100,16 @@ def train_start(preset: str = "chistes", upload: Any = None, text_column: str | 
 
         sanitize_name(cfg.output_name)  # refuse a bad/protected name now, not after training
     job = start_training(cfg)
-    return job.id, T("train.status.stage.corpus"), gr.Timer(active=True)
+    upload_path = upload if isinstance(upload, str) else getattr(upload, "path", None) or getattr(upload, "name", None)
+    settings = exports.make_settings("training", model=cfg.base_model, params=dict(
+        corpus=preset, exclude=list(exclude or []), quijote_lines=quijote_lines, max_rows=max_rows,
+        text_column=text_column or "", txt_mode=txt_mode, upload=os.path.basename(upload_path) if upload_path else None,
+        from_scratch=bool(from_scratch), n_layer=n_layer, n_head=n_head, n_embd=n_embd, recipe=recipe,
+        block_size=block_size, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
+        weight_decay=weight_decay, warmup_steps=warmup_steps, eval_steps=eval_steps, max_steps=max_steps, seed=seed,
+        early_stopping_patience=early_stopping_patience, sample_prompt=sample_prompt, name=name or ""))
+    TRAIN_SETTINGS[job.id] = settings
+    return job.id, T("train.status.stage.corpus"), gr.Timer(active=True), exports.settings_json(settings)
 
 
 @guard
@@ -184,20 +199,73 @@ def samples_markdown(events: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def figures(events: list[dict], log_scale: bool) -> tuple[Any, Any]:
+def job_settings(job: Any) -> dict:
+    """The settings a training job was started with (for exports' names and headers)."""
+    from lm_demo import exports
+
+    if job is None:
+        return exports.make_settings("training")
+    found = TRAIN_SETTINGS.get(job.id)
+    if found is None:
+        desc = dict(job.description)
+        found = exports.make_settings("training", model=desc.pop("base_model", None), params=desc)
+    return found
+
+
+def history_frame(events: list[dict]) -> Any:
+    """The metric history, one row per step with a training log or an evaluation (``HISTORY_COLUMNS``)."""
+    import pandas as pd
+
+    rows: dict[int, dict] = {}
+    for e in events:
+        if e.get("type") not in ("train", "eval") or e.get("step") is None:
+            continue
+        row = rows.setdefault(int(e["step"]), {"step": int(e["step"])})
+        row["epoch"] = e.get("epoch")
+        if e["type"] == "train":
+            row.update(train_loss=e.get("loss"), learning_rate=e.get("lr"), tokens_per_s=e.get("tokens_per_s"))
+        else:
+            row.update(eval_loss=e.get("eval_loss"), eval_perplexity=e.get("perplexity"))
+    return pd.DataFrame([[r.get(c) for c in HISTORY_COLUMNS] for _, r in sorted(rows.items())],
+                        columns=list(HISTORY_COLUMNS))
+
+
+def history_file(job: Any, events: list[dict]) -> str | None:
+    """The metric history CSV of an ended job (written once), or None while it runs or has no metrics."""
+    from lm_demo import exports
+    from lm_demo.locales import t
+
+    if job is None or job.running or job.kind != "train":
+        return None
+    if job.id not in HISTORY_FILES:
+        frame = history_frame(events)
+        if frame.empty:
+            return None
+        HISTORY_FILES[job.id] = str(exports.table_file(frame, job_settings(job), t("train.file.history")))
+    return HISTORY_FILES[job.id]
+
+
+def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -> tuple[Any, Any]:
+    """Loss and perplexity figures; their PNG export is named after ``settings`` (a training job's)."""
+    from lm_demo import exports
+    from lm_demo.charts.export import exportable
     from lm_demo.charts.training import loss_figure, perplexity_figure
+    from lm_demo.locales import t
 
     loss = loss_figure(events, bool(log_scale), title="", train_name=T("train.plot.train_loss"),
                        eval_name=T("train.plot.eval_loss"), x_title=T("train.plot.step"),
                        empty_text=T("train.plot.empty"))
     ppl = perplexity_figure(events, bool(log_scale), title="", name=T("train.plot.ppl_eval"),
                             x_title=T("train.plot.step"), empty_text=T("train.plot.empty"))
+    settings = settings or exports.make_settings("training")
+    exportable(loss, exports.file_stem(settings, t("train.file.loss")))
+    exportable(ppl, exports.file_stem(settings, t("train.file.ppl")))
     return loss, ppl
 
 
 @guard
 def train_status(job_id: str | None = None, log_scale: bool = False) -> tuple[Any, ...]:
-    """API ``train_status``: status text, loss and perplexity plots, samples, notes.
+    """API ``train_status``: status text, loss and perplexity plots, samples, notes, (UI updates), metric history CSV.
 
     Also switches the poll timer off once the job has ended, re-enables the
     buttons, and refreshes the global model picker when a checkpoint was saved.
@@ -210,7 +278,7 @@ def train_status(job_id: str | None = None, log_scale: bool = False) -> tuple[An
     running = busy is not None
     owner = running and job is busy and bool(job_id) and job_id == job.id
     status = status_markdown(busy if busy is not None and busy.kind != "train" else job, events, owner)
-    loss, ppl = figures(events, log_scale)
+    loss, ppl = figures(events, log_scale, job_settings(job))
     notes = notes_markdown([e["text"] for e in events if e["type"] == "note"])
     timer = gr.Timer(active=running)
     start_btn = gr.Button(interactive=not running and _allowed())
@@ -223,7 +291,8 @@ def train_status(job_id: str | None = None, log_scale: bool = False) -> tuple[An
         picker = Dropdown(choices=model_choices())
     else:
         picker = gr.skip()
-    return status, loss, ppl, samples_markdown(events), notes, timer, start_btn, stop_btn, use_btn, picker, saved or ""
+    return (status, loss, ppl, samples_markdown(events), notes, timer, start_btn, stop_btn, use_btn, picker, saved or "",
+            download(history_file(job, events)))
 
 
 @guard
@@ -237,11 +306,14 @@ def use_trained(saved: str | None, current: str | None) -> Any:
 
 @guard
 def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: str, exclude: list[str] | None,
-                   quijote_lines: float, max_rows: float, model_name: str | None) -> tuple[str, Any, Any, str]:
-    """Summary line, stats table, length histogram and notes of the chosen corpus."""
+                   quijote_lines: float, max_rows: float, model_name: str | None) -> tuple[Any, ...]:
+    """Summary line, stats table, length histogram, notes and the table as CSV, of the chosen corpus."""
     import pandas as pd
 
+    from lm_demo import exports
+    from lm_demo.charts.export import exportable
     from lm_demo.charts.training import length_histogram
+    from lm_demo.locales import t
     from lm_demo.corpora import corpus_stats, load_corpus
     from lm_demo.models import load_model
 
@@ -253,7 +325,13 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
     table = pd.DataFrame(stats.table(), columns=[T("train.stats.name"), T("train.stats.value")])
     hist = length_histogram(stats.word_lengths, title="", x_title=T("train.stats.words_axis"),
                             y_title=T("train.stats.count_axis"))
-    return summary, table, hist, notes_markdown(corpus.notes + loaded.notes)
+    path = upload if isinstance(upload, str) else getattr(upload, "path", None)
+    settings = exports.make_settings("training", **exports.model_names(loaded), params=dict(
+        corpus=preset, exclude=list(exclude or []), quijote_lines=quijote_lines, max_rows=max_rows,
+        text_column=text_column or "", txt_mode=txt_mode, upload=os.path.basename(path) if path else None))
+    csv_path = exports.table_file(table, settings, t("train.file.stats"))
+    exportable(hist, exports.file_stem(settings, t("train.file.hist")))
+    return summary, table, hist, notes_markdown(corpus.notes + loaded.notes), download(csv_path)
 
 
 @guard
@@ -363,6 +441,8 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             loss_plot = gr.Plot(label=T("train.plot.loss"), elem_id="train-loss-plot")
             ppl_plot = gr.Plot(label=T("train.plot.ppl"), elem_id="train-ppl-plot")
+        history_csv = gr.DownloadButton(T("train.history_csv"), value=None, size="sm", elem_id="train-history-csv")
+        png_hint()
         use_btn = gr.Button(T("train.use_model"), visible=False, elem_id="train-use")
         with gr.Accordion(T("train.samples"), open=True):
             samples = gr.Markdown(T("train.samples.empty"), elem_id="train-samples")
@@ -370,8 +450,18 @@ def build(ctx: UIContext) -> None:
             stats_summary = gr.Markdown(elem_id="train-stats-summary")
             stats_notes = gr.Markdown()
             with gr.Row():
-                stats_table = gr.Dataframe(interactive=False, max_height=300, elem_id="train-stats-table")
+                with gr.Column():
+                    stats_table = gr.Dataframe(interactive=False, max_height=300, elem_id="train-stats-table")
+                    stats_csv = csv_button("train-stats-csv")
                 stats_hist = gr.Plot(label=T("train.corpus.hist"), elem_id="train-stats-hist")
+        settings = settings_box("training", {
+            "model": ctx.model, "corpus": preset, "exclude": exclude, "quijote_lines": quijote_lines,
+            "max_rows": max_rows, "text_column": text_column, "txt_mode": txt_mode, "upload": None,
+            "from_scratch": from_scratch, "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, "recipe": recipe,
+            "block_size": block_size, "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size,
+            "grad_accum": grad_accum, "weight_decay": weight_decay, "warmup_steps": warmup_steps,
+            "eval_steps": eval_steps, "max_steps": max_steps, "seed": seed, "early_stopping_patience": patience,
+            "sample_prompt": sample_prompt, "name": name}, "train.start", "train")
         timer = gr.Timer(POLL_SECONDS, active=False)
 
         corpus_inputs = [preset, upload, text_column, txt_mode, exclude, quijote_lines, max_rows]
@@ -379,12 +469,12 @@ def build(ctx: UIContext) -> None:
                                         learning_rate, batch_size, grad_accum, weight_decay, warmup_steps,
                                         eval_steps, max_steps, seed, patience, sample_prompt, name]
         status_outputs = [status, loss_plot, ppl_plot, samples, notes, timer, start_btn, stop_btn, use_btn, ctx.model,
-                          saved_name]
+                          saved_name, history_csv]
 
         # Registered first so that it, not a private event of the same function, gets the name.
         timer.tick(train_status, [owner_id, log_scale], status_outputs, api_name="train_status",
                    show_progress="hidden")
-        start_btn.click(train_start, start_inputs, [owner_id, status, timer], api_name="train_start",
+        start_btn.click(train_start, start_inputs, [owner_id, status, timer, settings], api_name="train_start",
                         concurrency_limit=1).then(
             train_status, [owner_id, log_scale], status_outputs, api_visibility="private")
         stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False)
@@ -400,7 +490,7 @@ def build(ctx: UIContext) -> None:
         use_btn.click(use_trained, [saved_name, ctx.model], [ctx.model], api_visibility="private")
         stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
                         queue=False).then(corpus_preview, corpus_inputs + [ctx.model],
-                                          [stats_summary, stats_table, stats_hist, stats_notes],
+                                          [stats_summary, stats_table, stats_hist, stats_notes, stats_csv],
                                           api_name="train_corpus_stats")
         preset.change(preset_options, [preset], [exclude, quijote_lines], api_visibility="private", queue=False)
         upload.upload(upload_columns, [upload, text_column], [text_column], api_visibility="private")
