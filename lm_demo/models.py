@@ -312,6 +312,30 @@ def default_model_name() -> str:
     return os.environ.get("LM_DEMO_MODEL") or DEFAULT_MODEL
 
 
+def gpu_likely() -> bool:
+    """Whether an NVIDIA GPU seems present, without importing torch (UI defaults only).
+
+    ``pick_device`` makes the real choice when a model loads; this only picks
+    what the page shows before torch is imported (see ``bench/startup.py``).
+    """
+    return any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0")) and \
+        os.environ.get("CUDA_VISIBLE_DEVICES", "x").strip() not in ("", "-1")
+
+
+def default_training_model() -> str:
+    """The base model the training tab starts from.
+
+    On a CPU (a free Space, a classroom laptop) the bundled model: it
+    fine-tunes at ~2,000 tokens/s on 2 cores, so a demo run takes minutes,
+    where a 124 M GPT-2 runs ~20x slower.  With a GPU, the app's default
+    model.  ``LM_DEMO_TRAIN_MODEL`` overrides.
+    """
+    env = os.environ.get("LM_DEMO_TRAIN_MODEL", "").strip()
+    if env:
+        return env
+    return default_model_name() if gpu_likely() else BUNDLED_NAME
+
+
 def load_model(name: str | None = None, allow_fallback: bool = True, allow_any_path: bool = False) -> LoadedModel:
     """The model called ``name`` (preset, hub id or checkpoint name), cached.
 

@@ -104,3 +104,17 @@ def test_align_special_tokens_sets_pad_from_eos(bundled):
     assert tok.pad_token == tok.eos_token
     assert model.config.pad_token_id == tok.eos_token_id
     assert model.get_input_embeddings().weight.shape[0] == n_emb  # no resize when nothing was added
+
+
+def test_training_defaults_to_the_bundled_model_on_cpu(monkeypatch):
+    """On a CPU (these machines, a free Space) the training tab starts from the bundled model."""
+    import torch
+
+    from lm_demo.models import BUNDLED_NAME, default_training_model, gpu_likely
+
+    monkeypatch.delenv("LM_DEMO_TRAIN_MODEL", raising=False)
+    assert gpu_likely() == torch.cuda.is_available()
+    if not torch.cuda.is_available():
+        assert default_training_model() == BUNDLED_NAME
+    monkeypatch.setenv("LM_DEMO_TRAIN_MODEL", "gpt2-es-tiny-chistes")
+    assert default_training_model() == "gpt2-es-tiny-chistes"

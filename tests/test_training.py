@@ -250,20 +250,24 @@ def test_sanitize_name():
 
 
 def test_save_is_atomic_and_never_overwrites(bundled, checkpoints_tmp):
+    from transformers import AutoModelForCausalLM
+
     from lm_demo.checkpoints import load_metadata, save_checkpoint
     from lm_demo.models import list_checkpoints
 
-    p1 = save_checkpoint(bundled.model, bundled.tokenizer, "copia", {"eval_loss": float("nan")}, ["uno", "dos"])
-    p2 = save_checkpoint(bundled.model, bundled.tokenizer, "copia", {})
+    # a trainable copy, as training has (the cached one is an inference-only copy: see fast_linear)
+    model = AutoModelForCausalLM.from_pretrained(bundled.resolved, local_files_only=True)
+    p1 = save_checkpoint(model, bundled.tokenizer, "copia", {"eval_loss": float("nan")}, ["uno", "dos"])
+    p2 = save_checkpoint(model, bundled.tokenizer, "copia", {})
     assert p1.name == "copia" and p2.name == "copia-2"
     assert load_metadata("copia") == {"eval_loss": None, "name": "copia"}
     assert [json.loads(x)["text"] for x in (p1 / "eval_texts.jsonl").read_text().splitlines()] == ["uno", "dos"]
 
     class Crashes:  # the real model, but the disk "fills up" half-way through writing it
-        config = bundled.model.config
+        config = model.config
 
         def save_pretrained(self, path, **kw):
-            bundled.model.save_pretrained(path, **kw)
+            model.save_pretrained(path, **kw)
             raise OSError(28, "No space left on device")
 
     with pytest.raises(UserError) as e:
