@@ -110,7 +110,7 @@ class CorpusStats:
     word_lengths: list[int]
     token_lengths: list[int] | None
 
-    def table(self, lang: str = "es") -> list[list[Any]]:
+    def table(self, lang: str | None = None) -> list[list[Any]]:
         """Rows (name, value) for a two-column table."""
         rows = [
             [t("train.stats.rows_before", lang), self.rows_before],

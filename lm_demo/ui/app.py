@@ -11,7 +11,8 @@ import threading
 
 import gradio as gr
 
-from lm_demo.ui.common import T, UIContext
+from lm_demo.ui import i18n
+from lm_demo.ui.common import T, UIContext, compose, static_ui
 from lm_demo.ui.components import (
     compare_tab,
     decoding_tab,
@@ -41,14 +42,17 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
     choices = model_choices()
     if default not in choices:
         choices = [default] + choices
-    with gr.Blocks(title="lm_demo") as demo:
-        gr.Markdown(f"# {T('app.title')}\n{T('app.subtitle')}")
+    with static_ui(), gr.Blocks(title="lm_demo") as demo:
+        gr.Markdown(compose(lambda: f"# {T('app.title')}\n{T('app.subtitle')}"), elem_id="app-header")
         with gr.Row(equal_height=True):
             model = gr.Dropdown(choices, value=default, label=T("mp.picker"), info=T("mp.picker.info"),
                                 allow_custom_value=True, scale=2, elem_id="model-picker")
             status = gr.Markdown(elem_classes=["lm-status"], elem_id="model-status")
             classroom = gr.Checkbox(False, label=T("app.classroom"), info=T("app.classroom.info"), scale=0,
                                     min_width=180, elem_id="classroom-mode")
+            # Bilingual on purpose: whoever does not read the current language must find it.
+            lang = gr.Radio(i18n.LANG_CHOICES, value="es", label="Idioma / Language", scale=0, min_width=180,
+                            elem_id="lang-switch")
         ctx = UIContext(model=model, model_status=status)
         with gr.Tabs() as tabs:
             ctx.tabs = tabs
@@ -63,6 +67,23 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
         demo.load(model_panel.model_status, [model], [status], api_visibility="private")
         for cb in ctx.refresh_callbacks:
             demo.load(cb, None, None, api_visibility="private")
+        # Before the Blocks closes (its config is computed then): one marker per translated prop.
+        i18n.localize_blocks(demo.blocks.values())
+        # The switch relabels the page in the browser (its JS) and tells the server, which relabels
+        # what the browser cannot: tab labels and empty tables' headers (off the queue, so a long
+        # job never delays it); then the model line.  On load: the stored choice, the same way.
+        relabel_tabs = i18n.tab_items(demo.blocks.values())
+        relabel_tables = i18n.empty_tables(demo.blocks.values())
+        sync = i18n.lang_sync(relabel_tabs, relabel_tables)
+        lang.input(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
+                   js=i18n.switch_js(len(relabel_tables)), api_visibility="private", queue=False,
+                   show_progress="hidden").then(
+            model_panel.model_status, [model], [status], api_visibility="private", show_progress="hidden")
+        demo.load(None, None, [lang], js=i18n.STORED_JS, api_visibility="private")  # in the browser, at once
+        demo.load(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
+                  js=i18n.load_js(len(relabel_tables)), api_visibility="private", queue=False,
+                  show_progress="hidden")
+    i18n.api_info_in_spanish(demo)
     return demo
 
 
@@ -83,5 +104,6 @@ def warm_up(model_name: str | None = None) -> threading.Thread:
 
 
 def launch_kwargs() -> dict:
-    """Options that Gradio 6 takes on ``launch`` rather than on ``Blocks``."""
-    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb"}
+    """Options that Gradio 6 takes on ``launch`` rather than on ``Blocks`` (with the UI's two languages)."""
+    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
+            "i18n": i18n.gradio_i18n(), "head": i18n.head_html()}

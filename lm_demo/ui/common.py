@@ -1,67 +1,188 @@
 """What every tab shares: text lookup, error handling, the model picker context.
 
 Why ``guard``: a teacher in front of a class must never see a traceback.
-``UserError`` becomes its Spanish message in a ``gr.Error`` (the app keeps
-serving); any other exception is logged with its traceback on the server and
-shown as a short generic message.
+``UserError`` becomes its message in a ``gr.Error`` (the app keeps serving);
+any other exception is logged with its traceback on the server and shown as a
+short generic message.  ``guard`` also runs the handler in the user's language
+(``locales.use_lang``), read from the request: the page's switch, else the
+``lm_lang`` cookie, else Spanish (API calls through ``gradio_client``).
+
+Why ``T`` has two faces: while the UI is being built (``static_ui``) it returns
+Gradio ``I18nData`` markers, which the browser translates and re-translates when
+the user switches language; inside handlers it returns plain text in the
+request's language (tables, charts, messages are made on the server).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gradio as gr
+from gradio.i18n import I18nData
 
 from lm_demo.errors import UserError
-from lm_demo.locales import t
+from lm_demo.locales import LANGS, STRINGS, current_lang, retranslate, t, use_lang
+from lm_demo.ui import i18n
 
 log = logging.getLogger("lm_demo")
 
+# True while the UI is being built: ``T`` then returns front-end markers.
+_STATIC: contextvars.ContextVar[bool] = contextvars.ContextVar("lm_demo_static_ui", default=False)
 
-def T(key: str, **params: object) -> str:
-    """UI text for ``key`` in the UI language."""
-    return t(key, **params)
+
+@contextmanager
+def static_ui() -> Iterator[None]:
+    """Build the UI inside this block: ``T`` gives markers the browser translates."""
+    token = _STATIC.set(True)
+    try:
+        yield
+    finally:
+        _STATIC.reset(token)
+
+
+def _in_lang(value: Any, lang: str) -> Any:
+    return i18n.resolve(value, lang) if isinstance(value, (str, I18nData)) else value
+
+
+def T(key: str, **params: object) -> Any:
+    """UI text for ``key``.
+
+    While building the UI: an ``I18nData`` marker (``T(key)``), or a derived
+    marker holding the formatted text in both languages (``T(key, **params)``).
+    In a handler: the text in the request's language (a plain ``str``).
+    """
+    if not _STATIC.get() or key not in STRINGS["es"]:
+        return t(key, **params)
+    if not params:
+        return i18n.marker(key)
+    return i18n.derived({lang: t(key, lang, **{k: _in_lang(v, lang) for k, v in params.items()})
+                         for lang in LANGS})
+
+
+def compose(build: Callable[[], str]) -> Any:
+    """A text made of several ``T`` calls (``lambda: f"# {T('a')} {T('b')}"``) as one translatable marker.
+
+    Outside ``static_ui`` it simply returns ``build()`` in the current language.
+    """
+    if not _STATIC.get():
+        return build()
+    token = _STATIC.set(False)
+    try:
+        texts = {}
+        for lang in LANGS:
+            with use_lang(lang):
+                texts[lang] = build()
+    finally:
+        _STATIC.reset(token)
+    return i18n.derived(texts)
 
 
 def _to_gr_error(e: Exception) -> gr.Error:
     if isinstance(e, gr.Error):
         return e
     if isinstance(e, UserError):
-        return gr.Error(e.message("es"), print_exception=False)
+        return gr.Error(e.message(), print_exception=False)
     log.exception("unexpected error in a handler")
     return gr.Error(t("err.generic", detail=type(e).__name__), print_exception=False)
 
 
+_REQ = "_lm_request"
+
+
+def _with_request(fn: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    """Make Gradio pass ``gr.Request`` to ``wrapper`` as its first argument, hidden from the API.
+
+    Gradio injects a request for a parameter annotated ``gr.Request`` (it reads
+    ``inspect.signature`` and the type hints) and leaves such a parameter out of
+    the API; put first, it never shifts the inputs (an API call may send fewer).
+    """
+    sig = inspect.signature(fn)
+    req = inspect.Parameter(_REQ, inspect.Parameter.POSITIONAL_ONLY, annotation=gr.Request)
+    wrapper.__signature__ = sig.replace(parameters=[req, *sig.parameters.values()])  # type: ignore[attr-defined]
+    try:
+        hints = dict(inspect.get_annotations(fn, eval_str=True))
+    except Exception:  # noqa: BLE001 - unresolvable hints would hide ours from Gradio: keep only ours
+        hints = {}
+    wrapper.__annotations__ = {_REQ: gr.Request, **hints}
+    wrapper.__lm_guarded__ = True  # type: ignore[attr-defined]
+
+
+def _positional_count(fn: Callable[..., Any]) -> int:
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds for p in inspect.signature(fn).parameters.values())
+
+
+def _split_request(args: tuple, kwargs: dict, n_params: int) -> tuple[Any, tuple]:
+    """(request, the handler's own args): Gradio passes the request first; direct Python calls don't.
+
+    Gradio may pass ``None`` for the request (a call without one); it then sends
+    one argument more than the handler takes.
+    """
+    if _REQ in kwargs:
+        return kwargs.pop(_REQ), args
+    if args and (isinstance(args[0], gr.Request) or (args[0] is None and len(args) == n_params + 1)):
+        return args[0], args[1:]
+    return None, args
+
+
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a handler (plain or generator) so errors reach the user as messages."""
+    """Wrap a handler (plain or generator): errors reach the user as messages, text in the user's language.
+
+    Called by Gradio, the wrapper gets the request first (see ``_with_request``)
+    and reads the language from it; called directly, it takes the handler's own
+    arguments and uses the current language.
+    """
+    n_params = _positional_count(fn)
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            request, args = _split_request(args, kwargs, n_params)
+            lang = i18n.request_lang(request) if request is not None else current_lang()
+            gen = fn(*args, **kwargs)
             try:
-                yield from fn(*args, **kwargs)
-            except Exception as e:  # noqa: BLE001 - the point of this wrapper
-                raise _to_gr_error(e) from None
+                while True:
+                    # A generator may be resumed in another thread: set the language around every step.
+                    with use_lang(lang):
+                        try:
+                            item = next(gen)
+                        except StopIteration as stop:
+                            return stop.value
+                        except Exception as e:  # noqa: BLE001 - the point of this wrapper
+                            raise _to_gr_error(e) from None
+                    yield item
+            finally:
+                gen.close()
 
+        _with_request(fn, gen_wrapper)
         return gen_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001
-            raise _to_gr_error(e) from None
+        request, args = _split_request(args, kwargs, n_params)
+        lang = i18n.request_lang(request) if request is not None else current_lang()
+        with use_lang(lang):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001
+                raise _to_gr_error(e) from None
 
+    _with_request(fn, wrapper)
     return wrapper
 
 
 def notes_markdown(notes: list[str]) -> str:
-    """Notes (clamps, fallbacks, truncation) as a Markdown list; "" when none."""
-    return "\n".join(f"- ℹ️ {n}" for n in notes)
+    """Notes (clamps, fallbacks, truncation) as a Markdown list in the current language; "" when none.
+
+    A note kept from earlier (a cached model's) may be in another language: written again.
+    """
+    return "\n".join(f"- ℹ️ {retranslate(n)}" for n in notes)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown, retranslate
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Dropdown, Number, Slider
 
@@ -256,7 +256,7 @@ def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
         if job.stop_requested:
             text += "\n\n" + T("cmp.trials.progress.stopping")
     elif job.status == "error":
-        text = T("cmp.trials.progress.error", error=job.error or "")
+        text = T("cmp.trials.progress.error", error=retranslate(job.error or ""))
     else:
         status = T(f"cmp.trials.job_status.{job.status}")
         text = (T("cmp.trials.progress.finished", status=status, best=best_name) if best_name
@@ -321,7 +321,7 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
 
     local = list_checkpoints()
     default_models = [m for m in (BUNDLED_NAME, DEMO_FINETUNE) if m in local] or local[:2]
-    corpora = [(t(f"train.corpus.{k}") if t(f"train.corpus.{k}") != f"train.corpus.{k}" else k, k) for k in PRESETS]
+    corpora = [(T(f"train.corpus.{k}") if t(f"train.corpus.{k}") != f"train.corpus.{k}" else k, k) for k in PRESETS]
     with gr.Accordion(T("cmp.trials.title"), open=False, elem_id="cmp-trials"):
         gr.Markdown(T("cmp.trials.intro", n="N", prompt=TRIAL_PROMPT) + "\n\n" + T("cmp.trials.caveat"))
         models = Dropdown(model_choices(), value=default_models, multiselect=True, allow_custom_value=True,

@@ -10,12 +10,13 @@ from lm_demo.ui.common import T, UIContext, guard
 
 
 def status_markdown(loaded: Any) -> str:
+    from lm_demo.locales import retranslate
     from lm_demo.model_info import count_parameters, human_count
 
     src = T(f"model.source.{loaded.source}")
     line = T("mp.status", name=loaded.name, resolved=loaded.resolved, source=src, device=loaded.device,
              dtype=loaded.dtype, params=human_count(count_parameters(loaded.model)))
-    warn = "".join(f"\n\n> ⚠️ {n}" for n in loaded.notes)
+    warn = "".join(f"\n\n> ⚠️ {retranslate(n)}" for n in loaded.notes)  # notes kept from the first load
     return line + warn
 
 
@@ -36,7 +37,7 @@ def model_details(model_name: str | None) -> tuple[str, Any, str, Any]:
     s = summarize(load_model(model_name))
     facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=f"{s.parameters:,}",
               layers=s.layers, width=s.width, heads=s.heads, context=s.context, vocab=s.vocab)
-    modules = pd.DataFrame(s.named_modules, columns=["módulo", "clase", "parámetros propios"])
+    modules = pd.DataFrame(s.named_modules, columns=[T("mp.col.module"), T("mp.col.class"), T("mp.col.own_params")])
     return facts, s.config, s.module_tree, modules
 
 

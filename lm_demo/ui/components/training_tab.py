@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.training import HP_PRESETS
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown, retranslate
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider
 
@@ -174,7 +174,7 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
             parts.append(line)
         return "\n\n".join(parts)
     if job.status == "error":
-        return T("train.status.error", error=job.error)
+        return T("train.status.error", error=retranslate(job.error))
     res = job.result
     steps = getattr(res, "steps", last_train["step"] if last_train else 0)
     loss = getattr(res, "eval_loss", None) if res is not None else (last_eval or {}).get("eval_loss")
@@ -377,8 +377,9 @@ def build(ctx: UIContext) -> None:
                 preset = Dropdown([(T(f"train.corpus.{k}"), k) for k in PRESET_KEYS], value="chistes",
                                      label=T("train.corpus.preset"), info=T("train.corpus.preset.info"),
                                      elem_id="train-preset")
-                exclude = CheckboxGroup(list(JOKE_CATEGORIES), value=["sexo"], label=T("train.corpus.exclude"),
-                                           info=T("train.corpus.exclude.info"), elem_id="train-exclude")
+                exclude = CheckboxGroup([(T(f"train.corpus.cat.{c}"), c) for c in JOKE_CATEGORIES], value=["sexo"],
+                                        label=T("train.corpus.exclude"), info=T("train.corpus.exclude.info"),
+                                        elem_id="train-exclude")
                 with gr.Row():
                     quijote_lines = Number(2000, precision=0, minimum=0, label=T("train.corpus.quijote_lines"),
                                               visible=False)
