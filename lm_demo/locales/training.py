@@ -56,9 +56,11 @@ ES = {
     "train.corpus.prosa": "Prosa (Wikipedia traducida y frases web)",
     # model
     "train.model.section": "2. Modelo",
-    "train.model.base": "Se ajusta (fine-tuning) el modelo elegido arriba, en el selector global.",
+    "train.model.base": "Modelo base (se ajusta con fine-tuning)",
+    "train.model.base.info": "Sin GPU se empieza por el modelo pequeño incluido: una demostración tarda minutos; "
+                             "un GPT-2 de 124 M parámetros tarda unas 20 veces más en CPU.",
     "train.model.scratch": "Entrenar desde cero (semilla 003): un GPT-2 pequeño con pesos aleatorios",
-    "train.model.scratch.info": "Usa el tokenizador del modelo elegido arriba.",
+    "train.model.scratch.info": "Usa el tokenizador del modelo base.",
     "train.model.layers": "Capas",
     "train.model.heads": "Cabezas de atención",
     "train.model.width": "Ancho (dimensión de los vectores)",
@@ -267,9 +269,11 @@ EN = {
     "train.corpus.refranes": "Sayings and quotes",
     "train.corpus.prosa": "Prose (translated Wikipedia and web sentences)",
     "train.model.section": "2. Model",
-    "train.model.base": "The model chosen above, in the global picker, is fine-tuned.",
+    "train.model.base": "Base model (fine-tuned)",
+    "train.model.base.info": "Without a GPU it starts from the small bundled model: a demo takes minutes; "
+                             "a 124 M-parameter GPT-2 takes about 20 times longer on a CPU.",
     "train.model.scratch": "Train from scratch (seed 003): a small, randomly initialised GPT-2",
-    "train.model.scratch.info": "Uses the tokenizer of the model chosen above.",
+    "train.model.scratch.info": "Uses the base model's tokenizer.",
     "train.model.layers": "Layers",
     "train.model.heads": "Attention heads",
     "train.model.width": "Width (vector size)",

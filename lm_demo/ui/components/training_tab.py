@@ -79,12 +79,12 @@ def train_start(preset: str = "chistes", upload: Any = None, text_column: str | 
                 name: str = "") -> tuple[str, str, Any, str]:
     """API ``train_start``: starts a job; returns (job id, status text, timer, settings as JSON)."""
     from lm_demo import exports
-    from lm_demo.models import BUNDLED_NAME, default_model_name
+    from lm_demo.models import BUNDLED_NAME, default_training_model
     from lm_demo.training import TrainConfig, start_training
 
     cfg = TrainConfig(
         corpus=_spec(preset, upload, text_column, txt_mode, exclude, quijote_lines, max_rows),
-        base_model=(model_name or "").strip() or default_model_name() or BUNDLED_NAME,
+        base_model=(model_name or "").strip() or default_training_model() or BUNDLED_NAME,
         from_scratch=bool(from_scratch), n_layer=_num(n_layer, "n_layer", int), n_head=_num(n_head, "n_head", int),
         n_embd=_num(n_embd, "n_embd", int), recipe=recipe or "packed", block_size=_num(block_size, "block_size", int),
         epochs=_num(epochs, "epochs"), learning_rate=_num(learning_rate, "learning_rate"),
@@ -396,7 +396,13 @@ def build(ctx: UIContext) -> None:
                 stats_btn = gr.Button(T("train.corpus.stats_btn"), size="sm", elem_id="train-stats-btn")
             with gr.Column(scale=1):
                 gr.Markdown(f"### {T('train.model.section')}")
-                gr.Markdown(T("train.model.base"))
+                from lm_demo.models import default_training_model, model_choices
+
+                base_default = default_training_model()
+                base_model = Dropdown(model_choices() if base_default in model_choices()
+                                      else [base_default] + model_choices(), value=base_default,
+                                      allow_custom_value=True, label=T("train.model.base"),
+                                      info=T("train.model.base.info"), elem_id="train-base-model")
                 from_scratch = gr.Checkbox(False, label=T("train.model.scratch"), info=T("train.model.scratch.info"),
                                            elem_id="train-scratch")
                 with gr.Row():
@@ -456,7 +462,7 @@ def build(ctx: UIContext) -> None:
                     stats_csv = csv_button("train-stats-csv")
                 stats_hist = gr.Plot(label=T("train.corpus.hist"), elem_id="train-stats-hist")
         settings = settings_box("training", {
-            "model": ctx.model, "corpus": preset, "exclude": exclude, "quijote_lines": quijote_lines,
+            "model": base_model, "corpus": preset, "exclude": exclude, "quijote_lines": quijote_lines,
             "max_rows": max_rows, "text_column": text_column, "txt_mode": txt_mode, "upload": None,
             "from_scratch": from_scratch, "n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, "recipe": recipe,
             "block_size": block_size, "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size,
@@ -466,7 +472,7 @@ def build(ctx: UIContext) -> None:
         timer = gr.Timer(POLL_SECONDS, active=False)
 
         corpus_inputs = [preset, upload, text_column, txt_mode, exclude, quijote_lines, max_rows]
-        start_inputs = corpus_inputs + [ctx.model, from_scratch, n_layer, n_head, n_embd, recipe, block_size, epochs,
+        start_inputs = corpus_inputs + [base_model, from_scratch, n_layer, n_head, n_embd, recipe, block_size, epochs,
                                         learning_rate, batch_size, grad_accum, weight_decay, warmup_steps,
                                         eval_steps, max_steps, seed, patience, sample_prompt, name]
         status_outputs = [status, loss_plot, ppl_plot, samples, notes, timer, start_btn, stop_btn, use_btn, ctx.model,
@@ -490,7 +496,7 @@ def build(ctx: UIContext) -> None:
                       show_progress="hidden")
         use_btn.click(use_trained, [saved_name, ctx.model], [ctx.model], api_visibility="private")
         stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
-                        queue=False).then(corpus_preview, corpus_inputs + [ctx.model],
+                        queue=False).then(corpus_preview, corpus_inputs + [base_model],
                                           [stats_summary, stats_table, stats_hist, stats_notes, stats_csv],
                                           api_name="train_corpus_stats")
         preset.change(preset_options, [preset], [exclude, quijote_lines], api_visibility="private", queue=False)
