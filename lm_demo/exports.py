@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
 import re
 import shutil
 import tempfile
@@ -49,7 +50,8 @@ MAX_STEM = 140  # characters of a file name before its extension
 PROMPT_CHARS = 32  # of the prompt in a file name
 MODEL_CHARS = 24
 EXPORT_DIR_NAME = "lm_demo_exports"
-KEEP_SECONDS = 24 * 3600  # export folders older than this are removed when a new one is made
+KEEP_SECONDS = 24 * 3600  # export folders older than this are removed (see new_folder)
+CLEANUP_CHANCE = 0.02  # share of new_folder calls that also remove old folders
 _TIME_FMT = "%Y-%m-%dT%H%M"
 # Tab ids in settings -> the locale key of the tab's title (for messages).
 TAB_TITLES = {"next_token": "nt.tab", "decoding": "dec.tab", "compare": "cmp.tab", "training": "train.tab",
@@ -177,10 +179,19 @@ def file_stem(settings: Mapping[str, Any], name: str, *, max_len: int = MAX_STEM
 def new_folder(prefix: str = "export_") -> Path:
     """A fresh folder for one call's files, under the system temp dir (Gradio serves files from there).
 
-    Folders of earlier calls older than ``KEEP_SECONDS`` are removed.
+    Folders of earlier calls older than ``KEEP_SECONDS`` are removed, on
+    about one call in ``1 / CLEANUP_CHANCE``: every call makes a folder, and
+    scanning them all on each call grew with a class's use (no state kept).
     """
     base = Path(tempfile.gettempdir()) / EXPORT_DIR_NAME
     base.mkdir(parents=True, exist_ok=True)
+    if random.random() < CLEANUP_CHANCE:
+        remove_old_folders(base)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+def remove_old_folders(base: Path) -> None:
+    """Delete export folders under ``base`` older than ``KEEP_SECONDS``."""
     cutoff = time.time() - KEEP_SECONDS
     for old in base.iterdir():
         try:
@@ -188,7 +199,6 @@ def new_folder(prefix: str = "export_") -> Path:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
 
 
 # --------------------------------------------------------------------------- CSV

@@ -160,10 +160,14 @@ def test_new_folder_is_fresh_and_old_ones_are_pruned(monkeypatch):
     import os
     import time
 
+    monkeypatch.setattr(exports, "CLEANUP_CHANCE", 0.0)  # this call never prunes
     a = exports.new_folder()
     os.utime(a, (time.time() - exports.KEEP_SECONDS - 10,) * 2)
     b = exports.new_folder()
-    assert a != b and b.is_dir() and not a.exists()
+    assert a != b and b.is_dir() and a.exists()
+    monkeypatch.setattr(exports, "CLEANUP_CHANCE", 1.0)  # this one does
+    c = exports.new_folder()
+    assert c.is_dir() and b.exists() and not a.exists()
 
 
 # --------------------------------------------------------------------------- PNG file names

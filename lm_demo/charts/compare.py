@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.charts import PALETTE
+from lm_demo.charts import PALETTE, new_figure
 
 BASE_COLOR = "#8250df"
 TUNED_COLOR = "#1f6feb"
@@ -18,9 +18,7 @@ def diff_figure(diff: Any, base_label: str = "antes", tuned_label: str = "despuÃ
     ``[p_base, p_tuned]``: the raw next-token probabilities of both models,
     so the hover (and a test) can read them back.
     """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+    fig = new_figure()
     rows = list(reversed(diff.lost)) + list(reversed(diff.gained))  # biggest gain on top
     hover = ("<b>%{y}</b><br>" + base_label + ": %{customdata[0]:.4f}<br>" + tuned_label
              + ": %{customdata[1]:.4f}<br>Î”: %{x:+.4f}<extra></extra>")
@@ -38,7 +36,7 @@ def diff_figure(diff: Any, base_label: str = "antes", tuned_label: str = "despuÃ
                            font=dict(size=15))
     fig.update_layout(
         title=dict(text=title, x=0.01, y=0.98, yanchor="top", font=dict(size=14)) if title else None,
-        template="plotly_white", height=max(320, 26 * len(rows) + 90), bargap=0.25,
+        height=max(320, 26 * len(rows) + 90), bargap=0.25,
         margin=dict(l=10, r=20, t=60 if title else 30, b=40),
         xaxis=dict(title=f"{tuned_label} âˆ’ {base_label}", zeroline=True, zerolinewidth=2,
                    zerolinecolor="#57606a", **_ticks([s.delta for s in rows])),
@@ -90,9 +88,7 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
     tokenizers line up; faint dots are single tokens (hover shows the token),
     the lines are a moving average that makes the gap visible.
     """
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+    fig = new_figure()
     for res, label, color in ((base, base_label, BASE_COLOR), (tuned, tuned_label, TUNED_COLOR)):
         if res is None:
             continue
@@ -108,7 +104,7 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
             hoverinfo="skip", legendgroup=label,
         )
     fig.update_layout(
-        template="plotly_white", height=380, margin=dict(l=50, r=10, t=40, b=90),
+        height=380, margin=dict(l=50, r=10, t=40, b=90),
         xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.22, x=0),
         hovermode="closest",
     )
@@ -118,15 +114,13 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
 def trials_figure(rows: list[dict], model_key: str = "model", value_key: str = "perplexity",
                   best: str | None = None, y_title: str = "perplejidad") -> Any:
     """Bars of the quick model comparison (lower is better; the best one highlighted)."""
-    import plotly.graph_objects as go
-
     done = [r for r in rows if isinstance(r.get(value_key), (int, float))]
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_bar(
         x=[r[model_key] for r in done], y=[r[value_key] for r in done],
         marker_color=[PALETTE["gain"] if r[model_key] == best else PALETTE["raw"] for r in done],
         hovertemplate="%{x}<br>%{y:.2f}<extra></extra>",
     )
-    fig.update_layout(template="plotly_white", height=300, margin=dict(l=40, r=10, t=45, b=60),
+    fig.update_layout(height=300, margin=dict(l=40, r=10, t=45, b=60),
                       yaxis_title=y_title)
     return fig

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.charts import PALETTE
+from lm_demo.charts import PALETTE, new_figure
 
 
 def distribution_figure(result: Any, raw_name: str = "original", warped_name: str = "ajustada",
                         y_title: str = "probabilidad") -> Any:
     """Grouped bars for ``NextTokenResult``'s top tokens, most likely first."""
-    import plotly.graph_objects as go
-
     labels = [f"{i + 1}. {lab}" for i, lab in enumerate(result.top_labels)]
-    fig = go.Figure()
+    fig = new_figure()
     fig.add_bar(x=labels, y=result.top_probs, name=raw_name, marker_color=PALETTE["raw"],
                 hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + raw_name + "</extra>")
     fig.add_bar(x=labels, y=result.top_warped, name=warped_name, marker_color=PALETTE["warped"],
@@ -23,7 +21,6 @@ def distribution_figure(result: Any, raw_name: str = "original", warped_name: st
         margin=dict(l=40, r=10, t=40, b=80), height=380,
         # inside the plot, top right (bars are tallest on the left): above it, Gradio's label would hide it
         legend=dict(orientation="h", x=0.99, xanchor="right", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
-        template="plotly_white",
-    )
+        )
     fig.update_xaxes(tickangle=-40)
     return fig

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lm_demo.charts import PALETTE
+from lm_demo.charts import PALETTE, new_figure
 
 MAX_POINTS = 2000
 LOG_FLOOR = 1e-4
@@ -45,7 +45,7 @@ def _series(events: Sequence[dict], kind: str, key: str) -> tuple[list, list]:
 
 def _layout(fig: Any, title: str, y_title: str, x_title: str, log_scale: bool, empty_text: str | None) -> Any:
     fig.update_layout(
-        title=dict(text=title, x=0.02, font=dict(size=15)), template="plotly_white", height=340,
+        title=dict(text=title, x=0.02, font=dict(size=15)), height=340,
         margin=dict(l=50, r=10, t=45 if title else 15, b=40), legend=dict(orientation="h", y=-0.2),
         xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified",
     )
@@ -63,11 +63,9 @@ def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str =
                 train_name: str = "pérdida de entrenamiento", eval_name: str = "pérdida de evaluación",
                 x_title: str = "paso", empty_text: str = "Aún no hay datos") -> Any:
     """Train loss (line) and eval loss (line + markers) against the step."""
-    import plotly.graph_objects as go
-
     tx, ty = _thin(*_series(events, "train", "loss"))
     ex, ey = _series(events, "eval", "eval_loss")
-    fig = go.Figure()
+    fig = new_figure()
     if tx:
         fig.add_scatter(x=tx, y=_floor(ty, log_scale), name=train_name, mode="lines+markers" if len(tx) < 60 else "lines",
                         line=dict(color=PALETTE["warped"], width=2), marker=dict(size=5))
@@ -81,10 +79,8 @@ def perplexity_figure(events: Sequence[dict], log_scale: bool = False, *, title:
                       name: str = "perplejidad (evaluación)", x_title: str = "paso",
                       empty_text: str = "Aún no hay datos") -> Any:
     """Eval perplexity (exp of the eval loss) against the step."""
-    import plotly.graph_objects as go
-
     ex, ey = _series(events, "eval", "perplexity")
-    fig = go.Figure()
+    fig = new_figure()
     if ex:
         fig.add_scatter(x=ex, y=_floor(ey, log_scale), name=name, mode="lines+markers",
                         line=dict(color=PALETTE["eval"], width=2), marker=dict(size=8))
@@ -97,10 +93,8 @@ def length_histogram(lengths: Sequence[int], *, title: str = "Longitud de los te
     """Histogram of text lengths with a dashed line at the median."""
     import statistics
 
-    import plotly.graph_objects as go
-
     vals = list(lengths)
-    fig = go.Figure()
+    fig = new_figure()
     if vals:
         cap = max_x or int(sorted(vals)[int(0.99 * (len(vals) - 1))]) + 1  # the 1 % longest would squash the rest
         fig.add_histogram(x=[min(v, cap) for v in vals], nbinsx=min(60, max(5, len(set(vals)))),
@@ -108,7 +102,7 @@ def length_histogram(lengths: Sequence[int], *, title: str = "Longitud de los te
         med = statistics.median(vals)
         fig.add_vline(x=med, line_dash="dash", line_color=PALETTE["loss"],
                       annotation_text=f"{median_label} {med:g}", annotation_position="top right")
-    fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=15)), template="plotly_white", height=300,
+    fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=15)), height=300,
                       margin=dict(l=50, r=10, t=45 if title else 15, b=40), xaxis_title=x_title, yaxis_title=y_title,
                       showlegend=False, bargap=0.05)
     return fig
