@@ -11,16 +11,16 @@ def distribution_figure(result: Any, raw_name: str = "original", warped_name: st
                         y_title: str = "probabilidad") -> Any:
     """Grouped bars for ``NextTokenResult``'s top tokens, most likely first."""
     labels = [f"{i + 1}. {lab}" for i, lab in enumerate(result.top_labels)]
-    fig = new_figure()
-    fig.add_bar(x=labels, y=result.top_probs, name=raw_name, marker_color=PALETTE["raw"],
-                hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + raw_name + "</extra>")
-    fig.add_bar(x=labels, y=result.top_warped, name=warped_name, marker_color=PALETTE["warped"],
-                hovertemplate="%{x}<br>p=%{y:.4f}<extra>" + warped_name + "</extra>")
-    fig.update_layout(
-        barmode="group", yaxis_title=y_title, yaxis_range=[0, 1.0],
-        margin=dict(l=40, r=10, t=40, b=80), height=380,
+    bars = [
+        {"type": "bar", "x": labels, "y": list(result.top_probs), "name": raw_name,
+         "marker": {"color": PALETTE["raw"]}, "hovertemplate": "%{x}<br>p=%{y:.4f}<extra>" + raw_name + "</extra>"},
+        {"type": "bar", "x": labels, "y": list(result.top_warped), "name": warped_name,
+         "marker": {"color": PALETTE["warped"]}, "hovertemplate": "%{x}<br>p=%{y:.4f}<extra>" + warped_name + "</extra>"},
+    ]
+    return new_figure(bars, {
+        "barmode": "group", "yaxis": {"title": {"text": y_title}, "range": [0, 1.0]}, "xaxis": {"tickangle": -40},
+        "margin": {"l": 40, "r": 10, "t": 40, "b": 80}, "height": 380,
         # inside the plot, top right (bars are tallest on the left): above it, Gradio's label would hide it
-        legend=dict(orientation="h", x=0.99, xanchor="right", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
-        )
-    fig.update_xaxes(tickangle=-40)
-    return fig
+        "legend": {"orientation": "h", "x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top",
+                   "bgcolor": "rgba(255,255,255,0.8)"},
+    })

@@ -43,20 +43,20 @@ def _series(events: Sequence[dict], kind: str, key: str) -> tuple[list, list]:
     return xs, ys
 
 
-def _layout(fig: Any, title: str, y_title: str, x_title: str, log_scale: bool, empty_text: str | None) -> Any:
-    fig.update_layout(
-        title=dict(text=title, x=0.02, font=dict(size=15)), height=340,
-        margin=dict(l=50, r=10, t=45 if title else 15, b=40), legend=dict(orientation="h", y=-0.2),
-        xaxis_title=x_title, yaxis_title=y_title, hovermode="x unified",
-    )
-    fig.update_yaxes(type="log" if log_scale else "linear")
-    fig.update_xaxes(rangemode="tozero")
-    if empty_text:
-        fig.add_annotation(text=empty_text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                           font=dict(size=14, color="#6e7781"))
-        fig.update_xaxes(visible=False)
-        fig.update_yaxes(visible=False)
-    return fig
+def _layout(title: str, y_title: str, x_title: str, log_scale: bool, empty_text: str | None) -> dict:
+    """The curves' layout as one nested dict (built in one go: see ``charts.new_figure``)."""
+    empty = bool(empty_text)
+    layout: dict = {
+        "title": {"text": title, "x": 0.02, "font": {"size": 15}}, "height": 340,
+        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 40},
+        "legend": {"orientation": "h", "y": -0.2}, "hovermode": "x unified",
+        "xaxis": {"title": {"text": x_title}, "rangemode": "tozero", "visible": not empty},
+        "yaxis": {"title": {"text": y_title}, "type": "log" if log_scale else "linear", "visible": not empty},
+    }
+    if empty:
+        layout["annotations"] = [{"text": empty_text, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
+                                  "yref": "paper", "font": {"size": 14, "color": "#6e7781"}}]
+    return layout
 
 
 def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Pérdida",
@@ -65,14 +65,15 @@ def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str =
     """Train loss (line) and eval loss (line + markers) against the step."""
     tx, ty = _thin(*_series(events, "train", "loss"))
     ex, ey = _series(events, "eval", "eval_loss")
-    fig = new_figure()
+    data = []
     if tx:
-        fig.add_scatter(x=tx, y=_floor(ty, log_scale), name=train_name, mode="lines+markers" if len(tx) < 60 else "lines",
-                        line=dict(color=PALETTE["warped"], width=2), marker=dict(size=5))
+        data.append({"type": "scatter", "x": tx, "y": _floor(ty, log_scale), "name": train_name,
+                     "mode": "lines+markers" if len(tx) < 60 else "lines",
+                     "line": {"color": PALETTE["warped"], "width": 2}, "marker": {"size": 5}})
     if ex:
-        fig.add_scatter(x=ex, y=_floor(ey, log_scale), name=eval_name, mode="lines+markers",
-                        line=dict(color=PALETTE["loss"], width=2), marker=dict(size=8))
-    return _layout(fig, title, "", x_title, log_scale, None if (tx or ex) else empty_text)
+        data.append({"type": "scatter", "x": ex, "y": _floor(ey, log_scale), "name": eval_name,
+                     "mode": "lines+markers", "line": {"color": PALETTE["loss"], "width": 2}, "marker": {"size": 8}})
+    return new_figure(data, _layout(title, "", x_title, log_scale, None if (tx or ex) else empty_text))
 
 
 def perplexity_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Perplejidad",
@@ -80,11 +81,9 @@ def perplexity_figure(events: Sequence[dict], log_scale: bool = False, *, title:
                       empty_text: str = "Aún no hay datos") -> Any:
     """Eval perplexity (exp of the eval loss) against the step."""
     ex, ey = _series(events, "eval", "perplexity")
-    fig = new_figure()
-    if ex:
-        fig.add_scatter(x=ex, y=_floor(ey, log_scale), name=name, mode="lines+markers",
-                        line=dict(color=PALETTE["eval"], width=2), marker=dict(size=8))
-    return _layout(fig, title, "", x_title, log_scale, None if ex else empty_text)
+    data = [{"type": "scatter", "x": ex, "y": _floor(ey, log_scale), "name": name, "mode": "lines+markers",
+             "line": {"color": PALETTE["eval"], "width": 2}, "marker": {"size": 8}}] if ex else []
+    return new_figure(data, _layout(title, "", x_title, log_scale, None if ex else empty_text))
 
 
 def length_histogram(lengths: Sequence[int], *, title: str = "Longitud de los textos",

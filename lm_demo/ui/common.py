@@ -195,3 +195,17 @@ class UIContext:
     tabs: Any = None  # the gr.Tabs holding every tab (to switch tabs from a scenario)
     # Components other tabs may drive (e.g. the guide's scenarios), keyed "<tab>.<name>".
     components: dict[str, Any] = field(default_factory=dict)
+
+
+#: Queue limits per kind of work, shared by the events that do it (click,
+#: submit, slider release).  Why: on a 2-core machine running several long
+#: requests at once doesn't finish them sooner, it only slows everything
+#: else down; measured with ``bench/load.py`` (20 clients and a training
+#: job), one decoding or comparison at a time lowered "Siguiente token"
+#: latency for everyone while decodings waited less in total.
+CONCURRENCY: dict[str, int] = {"next_token": 4, "decode": 1, "compare": 1}
+
+
+def queue_opts(kind: str) -> dict[str, Any]:
+    """``concurrency_id``/``concurrency_limit`` for an event doing ``kind`` of work."""
+    return {"concurrency_id": kind, "concurrency_limit": CONCURRENCY[kind]}

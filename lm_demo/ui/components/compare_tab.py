@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown, retranslate
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts, retranslate
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Dropdown, Number, Slider
 
@@ -189,8 +189,8 @@ def build(ctx: UIContext) -> None:
             "repetition_penalty": rep, "eval_text": eval_text}, "cmp.run", "cmp")
         inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text]
         outputs = [summary, samples, diff_chart, table, loss_chart, csv, settings]
-        run.click(compare, inputs, outputs, api_name="compare")
-        prompt.submit(compare, inputs, outputs, api_visibility="private")
+        run.click(compare, inputs, outputs, api_name="compare", **queue_opts("compare"))
+        prompt.submit(compare, inputs, outputs, api_visibility="private", **queue_opts("compare"))
         tab.select(refresh_choices, [tuned, base], [tuned, base], api_visibility="private")
 
         _build_trials(ctx, tab)

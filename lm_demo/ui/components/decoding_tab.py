@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import download, png_hint, settings_box
 from lm_demo.ui.widgets import Number, Slider
 
@@ -180,6 +180,6 @@ def build(ctx: UIContext) -> None:
             "max_sentences": max_sentences, "temperature": temperature, "top_k": top_k, "top_p": top_p,
             "repetition_penalty": repetition_penalty, "epsilon": epsilon}, "dec.run", "dec")
         outputs = [notes, summary, *texts, *tables, chart, *downloads, settings]
-        ev = run.click(decode_steps, inputs, outputs, api_name="decode_steps")
-        ev_submit = prompt.submit(decode_steps, inputs, outputs, api_visibility="private")
+        ev = run.click(decode_steps, inputs, outputs, api_name="decode_steps", **queue_opts("decode"))
+        ev_submit = prompt.submit(decode_steps, inputs, outputs, api_visibility="private", **queue_opts("decode"))
         stop.click(None, None, None, cancels=[ev, ev_submit], api_visibility="private")

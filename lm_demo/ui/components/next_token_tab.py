@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Slider
 
@@ -81,7 +81,7 @@ def build(ctx: UIContext) -> None:
         outputs = [table, chart, entropy, chips, notes, csv, settings]
         ctx.components.update({"nt.prompt": prompt, "nt.temperature": temperature, "nt.top_k": top_k,
                                "nt.top_p": top_p, "nt.inputs": inputs, "nt.outputs": outputs})
-        run.click(next_token, inputs, outputs, api_name="next_token")
-        prompt.submit(next_token, inputs, outputs, api_visibility="private")
+        run.click(next_token, inputs, outputs, api_name="next_token", **queue_opts("next_token"))
+        prompt.submit(next_token, inputs, outputs, api_visibility="private", **queue_opts("next_token"))
         for slider in (temperature, top_k, top_p, top_n):
-            slider.release(next_token, inputs, outputs, api_visibility="private")
+            slider.release(next_token, inputs, outputs, api_visibility="private", **queue_opts("next_token"))
