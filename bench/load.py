@@ -21,8 +21,6 @@ Target on a 2-core machine: errors=0 and p95_ms <= 1000.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import ssl
 import statistics
 import subprocess
@@ -30,37 +28,26 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lm_demo import app_process  # noqa: E402
+
 TLS = ssl.create_default_context()  # shared by every client (see below)
 PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba", "El caballero"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(checkpoints: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_SERVER_PORT=str(port), LM_DEMO_CHECKPOINTS=checkpoints,
-               GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--model", "gpt2-es-tiny"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise TimeoutError("app did not start")
+    """The app on the bundled model, with a private checkpoints folder, serving."""
+    proc, url = app_process.start_app(["--model", "gpt2-es-tiny"], env={"LM_DEMO_CHECKPOINTS": checkpoints})
+    try:
+        app_process.wait_http(url, timeout=180, proc=proc, poll_s=0.3)
+    except Exception:
+        app_process.stop_app(proc)
+        raise
+    return proc, url
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -166,11 +153,7 @@ def main() -> None:
             print(f"p95 / baseline median: {p95 / statistics.median(base):.1f}x")
             print(f"errors={len(errors)} p95_ms={p95:.0f}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            app_process.stop_app(proc)
 
 
 if __name__ == "__main__":

@@ -10,46 +10,27 @@ Last line: ``startup_s=<median>``.  Target: <= 8.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from lm_demo import app_process  # noqa: E402  (imports nothing heavy)
 
 
 def one_start(timeout: float = 120.0) -> float:
-    port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    """Seconds from starting ``app.py`` to its first HTTP 200."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, url = app_process.start_app()
     try:
-        while time.perf_counter() - t0 < timeout:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
-                    if r.status == 200:
-                        return time.perf_counter() - t0
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("no HTTP 200")
+        app_process.wait_http(url, timeout=timeout, proc=proc)
+        return time.perf_counter() - t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        app_process.stop_app(proc)
 
 
 def bare_imports() -> float:

@@ -7,11 +7,6 @@ here, at collection time.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +14,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
+
+from lm_demo import app_process  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LM_DEMO_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -41,26 +38,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 90.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="session")
 def checkpoints_tmp(tmp_path_factory) -> Path:
     """A private checkpoints folder for tests that write checkpoints."""
@@ -74,23 +51,14 @@ def app_server(checkpoints_tmp):
     Yields the base URL; one server for the whole session, since starting one
     costs seconds.
     """
-    port = free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_SERVER_PORT=str(port),
-               LM_DEMO_CHECKPOINTS=str(checkpoints_tmp), PYTHONUNBUFFERED="1")
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "app_server.log", "w")
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=REPO, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = app_process.start_app(env={"LM_DEMO_CHECKPOINTS": str(checkpoints_tmp)}, log=log)
     try:
-        wait_http(url, proc=proc)
+        app_process.wait_http(url, proc=proc, poll_s=0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        app_process.stop_app(proc)
         log.close()
 
 
