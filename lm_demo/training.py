@@ -53,11 +53,12 @@ lr, grad_norm, tokens_per_s, tokens_seen, eta_s, gpu_mem_mb), ``eval``
 (step, epoch, eval_loss, perplexity, best), ``sample`` (step, text),
 ``note`` (text), ``saved`` (checkpoint), ``end`` (status, error).
 
-Threads: ``torch.set_num_threads`` only affects the calling thread (OpenMP
-keeps it per thread), so the training thread in the app uses all cores but
-one (``LM_DEMO_TRAIN_THREADS`` overrides) and inference requests keep their
-own default; on 2 cores that leaves one core's worth of room for the
-inference tabs at the price of roughly half the training speed.  The
+Threads: the training thread in the app uses all cores but one
+(``LM_DEMO_TRAIN_THREADS`` overrides).  ``torch.set_num_threads`` acts on the
+whole process in practice (measured: after the training thread sets 1, the
+other threads report 1 too), so while a job trains the inference requests
+also run on fewer threads; on 2 cores, with requests and training competing,
+one thread per forward is what keeps them from slowing each other down.  The
 training thread also runs at a lower priority (``lower_thread_priority``),
 so a request never waits for a training step to give the CPU back.
 """
