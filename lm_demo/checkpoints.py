@@ -22,7 +22,6 @@ so the Antes/después tab can measure perplexity on text the model never saw.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from lm_demo.errors import UserError
+from lm_demo.exports import json_safe
 
 METADATA_FILE = "metadata.json"
 EVAL_TEXTS_FILE = "eval_texts.jsonl"
@@ -69,24 +69,6 @@ def _protected() -> set[str]:
         names |= {d.name for d in root.iterdir() if d.is_dir() and (d / "config.json").is_file()
                   and not (d / METADATA_FILE).is_file()}
     return names
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN/inf → None, tuples → lists, unknown objects → str (strict JSON)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [_json_safe(v) for v in obj]
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    if hasattr(obj, "item"):  # numpy / torch scalars
-        try:
-            return _json_safe(obj.item())
-        except Exception:  # noqa: BLE001
-            pass
-    return str(obj)
 
 
 def _eval_sample(texts: Iterable[str], max_bytes: int = EVAL_TEXTS_MAX_BYTES) -> list[str]:
@@ -140,7 +122,7 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
         tokenizer.save_pretrained(tmp)
         meta = dict(metadata or {})
         meta["name"] = safe
-        (tmp / METADATA_FILE).write_text(json.dumps(_json_safe(meta), ensure_ascii=False, indent=1,
+        (tmp / METADATA_FILE).write_text(json.dumps(json_safe(meta), ensure_ascii=False, indent=1,
                                                     allow_nan=False), encoding="utf-8")
         sample = _eval_sample(eval_texts or [])
         with open(tmp / EVAL_TEXTS_FILE, "w", encoding="utf-8") as f:

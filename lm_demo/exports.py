@@ -80,7 +80,7 @@ def make_settings(tab: str, *, model: str | None = None, prompt: str | None = No
         out["model_used"] = model_used
     if prompt is not None:
         out["prompt"] = prompt
-    out["params"] = {str(k): _plain(v) for k, v in (params or {}).items()}
+    out["params"] = {str(k): json_safe(v) for k, v in (params or {}).items()}
     return out
 
 
@@ -93,21 +93,25 @@ def model_names(loaded: Any) -> dict[str, str | None]:
     return {"model": getattr(loaded, "name", None), "model_used": used}
 
 
-def _plain(v: Any) -> Any:
-    """``v`` as a JSON value: numpy scalars to Python, tuples to lists, NaN/inf to None."""
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)) and callable(v.item):
-        try:
-            v = v.item()
-        except (TypeError, ValueError):
-            pass
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if v is None or isinstance(v, (bool, int, float, str)):
+def json_safe(v: Any) -> Any:
+    """``v`` as strict JSON data: NaN/inf to None, tuples and sets to lists, mappings to dicts with
+    text keys, numpy/torch scalars to Python numbers, anything else to its text.
+
+    Used for export settings and for checkpoint metadata (``checkpoints.save_checkpoint``).
+    """
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if v is None or isinstance(v, (str, int, bool)):
         return v
+    if isinstance(v, Mapping):
+        return {str(k): json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [json_safe(x) for x in v]
+    if callable(getattr(v, "item", None)):  # numpy / torch scalars
+        try:
+            return json_safe(v.item())
+        except Exception:  # noqa: BLE001 - not a scalar: fall back to its text
+            pass
     return str(v)
 
 
@@ -208,9 +212,9 @@ def header_lines(settings: Mapping[str, Any]) -> list[str]:
     for key, value in settings.items():
         if key == "params":
             continue
-        lines.append(f"# {key}: {json.dumps(_plain(value), ensure_ascii=False)}")
+        lines.append(f"# {key}: {json.dumps(json_safe(value), ensure_ascii=False)}")
     for key, value in (settings.get("params") or {}).items():
-        lines.append(f"# {key}: {json.dumps(_plain(value), ensure_ascii=False)}")
+        lines.append(f"# {key}: {json.dumps(json_safe(value), ensure_ascii=False)}")
     return lines
 
 
@@ -257,7 +261,7 @@ def read_csv_settings(path: str | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- JSON
 def settings_json(settings: Mapping[str, Any]) -> str:
     """Pretty JSON of ``settings`` (UTF-8 text kept readable), for the "copy settings" box."""
-    return json.dumps(_plain(dict(settings)), ensure_ascii=False, indent=2)
+    return json.dumps(json_safe(dict(settings)), ensure_ascii=False, indent=2)
 
 
 def parse_settings(text: str | None, tab: str, allowed: Iterable[str]) -> dict[str, Any]:

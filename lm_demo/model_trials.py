@@ -111,14 +111,6 @@ def _post_row(job: Any, index: int, row: TrialRow) -> None:
         job.post({"type": "trial", "index": index, "row": asdict(row)})
 
 
-def _finite(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _check_available(name: str) -> Any:
     """The model, loaded without the silent offline fallback (a hub preset offline is an error row)."""
     from lm_demo.compare import load_for_compare
@@ -134,7 +126,7 @@ def run_trials(spec: TrialSpec, job: Any = None) -> list[TrialRow]:
     a stop request ends the current model at its next step and skips the rest.
     """
     from lm_demo.corpora import CorpusSpec
-    from lm_demo.training import TrainConfig, generate_sample, run_training
+    from lm_demo.training import TrainConfig, finite_float, generate_sample, run_training
 
     spec, notes = spec.validated()
     if job is not None:
@@ -163,9 +155,9 @@ def run_trials(spec: TrialSpec, job: Any = None) -> list[TrialRow]:
             res = run_training(cfg, job)
             evals = [e for e in res.history if e.get("type") == "eval"]
             start = next((e for e in evals if e.get("step") == 0), None)
-            row.eval_loss_before = _finite(start.get("eval_loss")) if start else None
-            row.eval_loss = _finite(res.eval_loss)
-            row.perplexity = _finite(res.eval_perplexity)
+            row.eval_loss_before = finite_float(start.get("eval_loss")) if start else None
+            row.eval_loss = finite_float(res.eval_loss)
+            row.perplexity = finite_float(res.eval_perplexity)
             row.steps = res.steps
             row.params = int(sum(p.numel() for p in res.model.parameters())) if res.model is not None else None
             if res.model is not None:
@@ -192,7 +184,7 @@ def start_trials(spec: TrialSpec) -> Any:
     Validates first (bad input costs no job); raises ``UserError`` when
     training is disabled or another job runs.
     """
-    from lm_demo.training import JOBS, default_threads, ensure_training_allowed, lower_thread_priority
+    from lm_demo.training import JOBS, default_threads, ensure_training_allowed
 
     ensure_training_allowed()
     spec, _ = spec.validated()
@@ -200,12 +192,7 @@ def start_trials(spec: TrialSpec) -> Any:
         spec = replace(spec, num_threads=default_threads())
     desc = {"models": spec.models, "corpus": spec.corpus_preset, "n_examples": spec.n_examples,
             "max_steps": spec.max_steps}
-
-    def work(job: Any) -> Any:
-        lower_thread_priority()  # requests first, as for training (see training.lower_thread_priority)
-        return run_trials(spec, job)
-
-    return JOBS.start(JOB_KIND, work, desc)
+    return JOBS.start(JOB_KIND, lambda job: run_trials(spec, job), desc)
 
 
 def latest_trials_job() -> Any:

@@ -61,9 +61,13 @@ def list_checkpoints() -> list[str]:
     return sorted(found, key=lambda n: (n != BUNDLED_NAME, -found[n]))
 
 
-def model_choices() -> list[str]:
-    """What the model picker offers: local checkpoints first, then hub presets."""
-    return list_checkpoints() + [p for p in HUB_PRESETS]
+def model_choices(selected: str | None = None) -> list[str]:
+    """What the model picker offers: local checkpoints first, then hub presets.
+
+    ``selected`` (a picker's starting value, e.g. from ``--model``) comes first when it is not among them.
+    """
+    choices = list_checkpoints() + [p for p in HUB_PRESETS]
+    return choices if not selected or selected in choices else [selected] + choices
 
 
 # --------------------------------------------------------------------------- hub

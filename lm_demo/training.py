@@ -59,7 +59,8 @@ whole process in practice (measured: after the training thread sets 1, the
 other threads report 1 too), so while a job trains the inference requests
 also run on fewer threads; on 2 cores, with requests and training competing,
 one thread per forward is what keeps them from slowing each other down.  The
-training thread also runs at a lower priority (``lower_thread_priority``),
+job thread also runs at a lower priority (``JobRegistry.start`` calls
+``lower_thread_priority``),
 so a request never waits for a training step to give the CPU back.
 """
 
@@ -210,6 +211,7 @@ class JobRegistry:
             del self._jobs[:-self._keep]
 
         def work() -> None:
+            lower_thread_priority()  # every job is background work: requests go first
             try:
                 out = target(job)
                 status = getattr(out, "status", None)
@@ -414,7 +416,8 @@ def _post(job: "Job | None", history: list[dict], event: dict) -> dict:
     return ev
 
 
-def _clean_float(x: Any) -> float | None:
+def finite_float(x: Any) -> float | None:
+    """``x`` as a float, or None when it is missing, not a number, NaN or infinite (JSON-safe metrics)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -591,16 +594,16 @@ def _make_callback(cfg: TrainConfig, job: Job | None, history: list[dict], token
             elapsed = now - self.t_train0
             eta = elapsed / step * max(state.max_steps - step, 0) if step else None
             _post(job, history, {
-                "type": "train", "step": step, "epoch": _clean_float(state.epoch),
-                "loss": _clean_float(logs.get("loss")), "lr": _clean_float(logs.get("learning_rate")),
-                "grad_norm": _clean_float(logs.get("grad_norm")),
+                "type": "train", "step": step, "epoch": finite_float(state.epoch),
+                "loss": finite_float(logs.get("loss")), "lr": finite_float(logs.get("learning_rate")),
+                "grad_norm": finite_float(logs.get("grad_norm")),
                 "tokens_per_s": None if tps is None else round(tps, 1), "tokens_seen": seen,
                 "eta_s": None if eta is None else round(eta, 1), "total_steps": int(state.max_steps),
                 "gpu_mem_mb": self._gpu_mem(),
             })
 
         def on_evaluate(self, args, state, control, metrics=None, model=None, **kw):  # noqa: ANN001
-            loss = _clean_float((metrics or {}).get("eval_loss"))
+            loss = finite_float((metrics or {}).get("eval_loss"))
             step = int(state.global_step)
             self.last_eval_step, self.last_eval_loss = step, loss
             improved = loss is not None and (self.best_loss is None or loss < self.best_loss - 1e-6)
@@ -611,7 +614,7 @@ def _make_callback(cfg: TrainConfig, job: Job | None, history: list[dict], token
             elif step > 0:
                 self.bad_evals += 1
             _post(job, history, {
-                "type": "eval", "step": step, "epoch": _clean_float(state.epoch), "eval_loss": loss,
+                "type": "eval", "step": step, "epoch": finite_float(state.epoch), "eval_loss": loss,
                 "perplexity": perplexity(loss), "best": bool(improved), "total_steps": int(state.max_steps),
             })
             if cfg.early_stopping_patience and self.bad_evals >= cfg.early_stopping_patience:
@@ -779,16 +782,11 @@ def start_training(config: TrainConfig) -> Job:
         cfg = replace(cfg, num_threads=default_threads())
     desc = {"corpus": cfg.corpus.label(), "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
             "recipe": cfg.recipe, "max_steps": cfg.max_steps, "epochs": cfg.epochs}
-
-    def work(job: Job) -> TrainResult:
-        lower_thread_priority()
-        return run_training(cfg, job)
-
-    return JOBS.start("train", work, desc)
+    return JOBS.start("train", lambda job: run_training(cfg, job), desc)
 
 
 __all__ = [
     "JOBS", "Job", "JobRegistry", "TrainConfig", "TrainResult", "HP_PRESETS", "RECIPES", "run_training",
     "start_training", "training_allowed", "ensure_training_allowed", "generate_sample", "perplexity",
-    "default_threads",
+    "default_threads", "finite_float", "lower_thread_priority",
 ]

@@ -337,23 +337,17 @@ def test_corpus_stats_handler(bundled):
 
 
 def test_background_training_thread_yields_the_cpu(monkeypatch):
-    """The training thread runs niced, the caller's thread is untouched."""
+    """A job's thread runs niced, the caller's thread is untouched."""
     import os
     import threading
 
-    from lm_demo.training import lower_thread_priority
+    from lm_demo.training import BACKGROUND_NICE, JobRegistry, lower_thread_priority
 
     me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    seen = {}
-
-    def body():
-        seen["ok"] = lower_thread_priority(10)
-        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    th = threading.Thread(target=body)
-    th.start()
-    th.join()
-    assert seen["ok"] and seen["nice"] >= max(me, 10)
+    monkeypatch.delenv("LM_DEMO_TRAIN_NICE", raising=False)
+    job = JobRegistry().start("train", lambda job: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert job.wait(30)
+    assert job.result >= max(me, BACKGROUND_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == me
     monkeypatch.setenv("LM_DEMO_TRAIN_NICE", "0")
     assert lower_thread_priority() is False

@@ -39,9 +39,7 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
     from lm_demo.models import default_model_name, model_choices
 
     default = default_model or default_model_name()
-    choices = model_choices()
-    if default not in choices:
-        choices = [default] + choices
+    choices = model_choices(default)
     with static_ui(), gr.Blocks(title="lm_demo") as demo:
         gr.Markdown(compose(lambda: f"# {T('app.title')}\n{T('app.subtitle')}"), elem_id="app-header")
         with gr.Row(equal_height=True):

@@ -364,6 +364,8 @@ def apply_hp_preset(key: str) -> list[Any]:
 
 # --------------------------------------------------------------------------- layout
 def build(ctx: UIContext) -> None:
+    from lm_demo.models import default_training_model, model_choices
+
     allowed = _allowed()
     with gr.Tab(T("train.tab"), id="training") as tab:
         gr.Markdown(T("train.intro"))
@@ -396,11 +398,8 @@ def build(ctx: UIContext) -> None:
                 stats_btn = gr.Button(T("train.corpus.stats_btn"), size="sm", elem_id="train-stats-btn")
             with gr.Column(scale=1):
                 gr.Markdown(f"### {T('train.model.section')}")
-                from lm_demo.models import default_training_model, model_choices
-
                 base_default = default_training_model()
-                base_model = Dropdown(model_choices() if base_default in model_choices()
-                                      else [base_default] + model_choices(), value=base_default,
+                base_model = Dropdown(model_choices(base_default), value=base_default,
                                       allow_custom_value=True, label=T("train.model.base"),
                                       info=T("train.model.base.info"), elem_id="train-base-model")
                 from_scratch = gr.Checkbox(False, label=T("train.model.scratch"), info=T("train.model.scratch.info"),
