@@ -39,7 +39,6 @@ Clamps (each reported in ``DecodeProgress.notes``): ``max_steps`` to
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass, field
@@ -454,25 +453,31 @@ def steps_frame(rows: list[StepRow], columns: list[str] | None = None,
     return pd.DataFrame(data, columns=columns or TABLE_COLUMNS)
 
 
-def write_csv(rows: list[StepRow], path: str | Path, top_n: int | None = None) -> Path:
-    """Write a decoder's rows as CSV (UTF-8, one column pair per candidate); returns the path.
+def csv_frame(rows: list[StepRow], top_n: int | None = None) -> Any:
+    """A decoder's rows for a spreadsheet: full precision, one column pair per candidate.
 
-    Full-precision numbers and one column per candidate, so a spreadsheet can
-    chart them; the token labels keep their visible spaces (␣).
+    Columns ``step, chosen_id, chosen_token, rank, prob, warped_prob, mode,
+    cum_logprob`` then ``cand_i, p_i`` for i = 1..``top_n`` (default: the most
+    candidates any row has); a row with fewer candidates leaves the rest empty.
+    The token labels keep their visible spaces (␣).
     """
-    path = Path(path)
+    import pandas as pd
+
     n = top_n if top_n is not None else max((len(r.candidates) for r in rows), default=0)
     header = ["step", "chosen_id", "chosen_token", "rank", "prob", "warped_prob", "mode", "cum_logprob"]
     for i in range(1, n + 1):
         header += [f"cand_{i}", f"p_{i}"]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        for r in rows:
-            line: list[Any] = [r.step, r.chosen_id, r.chosen_token, r.rank, r.prob, r.warped_prob, r.mode,
-                               r.cum_logprob]
-            for lab, p in r.candidates[:n]:
-                line += [lab, p]
-            w.writerow(line)
-    return path
+    data = []
+    for r in rows:
+        line: list[Any] = [r.step, r.chosen_id, r.chosen_token, r.rank, r.prob, r.warped_prob, r.mode, r.cum_logprob]
+        for lab, p in r.candidates[:n]:
+            line += [lab, p]
+        data.append(line + [None] * (len(header) - len(line)))
+    return pd.DataFrame(data, columns=header)
 
+
+def write_csv(rows: list[StepRow], path: str | Path, top_n: int | None = None) -> Path:
+    """Write ``csv_frame(rows, top_n)`` as UTF-8 CSV; returns the path."""
+    path = Path(path)
+    csv_frame(rows, top_n).to_csv(path, index=False, lineterminator="\r\n")  # as csv.writer wrote it
+    return path

@@ -8,7 +8,6 @@ the browser), and the chart and CSV files come with the last update.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
@@ -39,21 +38,14 @@ def _summary(runs: list[Any], names: list[str]) -> str:
 
 
 def _csv_files(runs: list[Any], top_n: int, settings: dict) -> list[str]:
-    """One CSV per decoder (``decoding.write_csv``'s columns), named after and headed by ``settings``."""
-    import pandas as pd
-
+    """One CSV per decoder (``decoding.csv_frame``'s columns), named after and headed by ``settings``."""
     from lm_demo import exports
-    from lm_demo.decoding import write_csv
+    from lm_demo.decoding import csv_frame
     from lm_demo.locales import t
 
     folder = exports.new_folder("decoding_")
-    paths = []
-    for run, kind in zip(runs, DECODERS):
-        raw = write_csv(run.rows, folder / f"raw_{kind}.csv", top_n)
-        frame = pd.read_csv(raw, keep_default_na=False, float_precision="round_trip")
-        raw.unlink()
-        paths.append(str(exports.table_file(frame, settings, t(f"dec.file.{kind}"), folder)))
-    return paths
+    return [str(exports.table_file(csv_frame(run.rows, top_n), settings, t(f"dec.file.{kind}"), folder))
+            for run, kind in zip(runs, DECODERS)]
 
 
 @guard
