@@ -64,13 +64,10 @@ class ThinLinear(nn.Module):
         x2 = x.reshape(-1, self.in_features)
         rows = x2.shape[0]
         w, b = self.weight, self.bias
-        if x2.dtype != w.dtype or rows > MAX_THIN_ROWS or rows == 0:
+        if x2.dtype != w.dtype or rows > MAX_THIN_ROWS or rows == 0 or (rows == 1 and self.weight_in_out is None):
             y = nn.functional.linear(x2, w, b)
         elif rows == 1:
-            if self.weight_in_out is not None:
-                y = torch.mm(x2, self.weight_in_out) if b is None else torch.addmm(b, x2, self.weight_in_out)
-            else:
-                y = nn.functional.linear(x2, w, b)
+            y = torch.mm(x2, self.weight_in_out) if b is None else torch.addmm(b, x2, self.weight_in_out)
         else:
             y = torch.mm(w, x2.t()) if b is None else torch.addmm(b[:, None], w, x2.t())
             y = y.t().contiguous()

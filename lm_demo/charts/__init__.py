@@ -13,7 +13,7 @@ BASE_LAYOUT: dict = {"template": "none", "plot_bgcolor": "white", "paper_bgcolor
                      "font": {"color": "#2a3f5f"}, "hoverlabel": {"align": "left"}}
 
 
-def new_figure(data: list[dict] | None = None, layout: dict | None = None, **layout_updates: object) -> Any:
+def new_figure(data: list[dict] | None = None, layout: dict | None = None) -> Any:
     """A figure with the light look, built in one go from plain dicts, without a plotly template.
 
     Why: plotly deep-copies its template into every new figure and again on
@@ -24,12 +24,8 @@ def new_figure(data: list[dict] | None = None, layout: dict | None = None, **lay
     curves polled every second) pass nested ``data``/``layout`` dicts here:
     under 1 ms.  ``template="none"`` leaves the look to plotly.js's own
     defaults (white background, light grid), which is what ``plotly_white``
-    gave us.  ``layout_updates`` (magic underscores allowed) go through
-    ``update_layout`` for the charts that are built once.
+    gave us.  Charts built once may still use ``update_layout``/``add_*``.
     """
     import plotly.graph_objects as go
 
-    fig = go.Figure(data=data or [], layout={**BASE_LAYOUT, **(layout or {})})
-    if layout_updates:
-        fig.update_layout(**layout_updates)
-    return fig
+    return go.Figure(data=data or [], layout={**BASE_LAYOUT, **(layout or {})})

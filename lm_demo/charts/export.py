@@ -65,8 +65,3 @@ def exportable(fig: Any, filename: str, scale: int = 2) -> Any:
 def figure_config(fig: Any) -> dict | None:
     """The config an ``exportable`` figure sends to the browser (None for a plain figure)."""
     return getattr(fig, "_lm_config", None)
-
-
-def config_from_json(text: str) -> dict | None:
-    """The ``config`` in a figure's JSON as Gradio sends it (for tests and the API)."""
-    return json.loads(text).get("config")

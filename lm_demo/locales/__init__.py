@@ -14,6 +14,7 @@ the user's choice.  Only UI text is translated, never the model's text.
 from __future__ import annotations
 
 import contextvars
+import functools
 import re
 import string
 from collections.abc import Iterator
@@ -85,34 +86,31 @@ def t(key: str, lang: str | None = None, **params: object) -> str:
 # error), possibly in another user's language.  ``retranslate`` finds which template
 # made such a text and writes it again in the current language.
 
-_MATCHERS: dict[str, list[tuple[int, re.Pattern[str], str]]] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _matchers(lang: str) -> list[tuple[int, re.Pattern[str], str]]:
-    if lang not in _MATCHERS:
-        found = []
-        for key, template in STRINGS[lang].items():
-            try:
-                parts = list(string.Formatter().parse(template))
-            except ValueError:
-                continue
-            fields = [f for _, f, _, _ in parts if f]
-            literal = sum(len(lit) for lit, _, _, _ in parts)
-            if not fields or literal < 8:  # nothing to fill in, or too little text to be sure
-                continue
-            pattern, seen = "", set()
-            for lit, name, _, _ in parts:
-                pattern += re.escape(lit)
-                if name is not None:
-                    if not name.isidentifier() or name in seen:
-                        pattern += "(?:.+?)"
-                    else:
-                        pattern += f"(?P<{name}>.+?)"
-                        seen.add(name)
-            found.append((literal, re.compile(pattern, re.DOTALL), key))
-        found.sort(key=lambda m: -m[0])  # the most specific template first
-        _MATCHERS[lang] = found
-    return _MATCHERS[lang]
+    """(literal length, pattern, key) for every template with fields, most specific first."""
+    found = []
+    for key, template in STRINGS[lang].items():
+        try:
+            parts = list(string.Formatter().parse(template))
+        except ValueError:
+            continue
+        fields = [f for _, f, _, _ in parts if f]
+        literal = sum(len(lit) for lit, _, _, _ in parts)
+        if not fields or literal < 8:  # nothing to fill in, or too little text to be sure
+            continue
+        pattern, seen = "", set()
+        for lit, name, _, _ in parts:
+            pattern += re.escape(lit)
+            if name is not None:
+                if not name.isidentifier() or name in seen:
+                    pattern += "(?:.+?)"
+                else:
+                    pattern += f"(?P<{name}>.+?)"
+                    seen.add(name)
+        found.append((literal, re.compile(pattern, re.DOTALL), key))
+    found.sort(key=lambda m: -m[0])  # the most specific template first
+    return found
 
 
 def _fill(template: str, values: dict[str, str]) -> str | None:
