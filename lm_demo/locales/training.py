@@ -4,7 +4,7 @@ ES = {
     # tab
     "train.tab": "Entrenamiento",
     "train.intro": (
-        "Entrena el modelo elegido arriba con un corpus y observa en directo cómo bajan la **pérdida** "
+        "Entrena un modelo base (apartado 2) con un corpus y observa en directo cómo bajan la **pérdida** "
         "y la **perplejidad**. Los textos se **empaquetan**: se unen con el token de fin de texto "
         "(`<|endoftext|>`) y se cortan en bloques, así no se pierde cómputo en relleno y el modelo aprende "
         "a terminar un texto. Al acabar (o al detenerlo), el modelo se guarda en `checkpoints/` y se puede "
@@ -223,7 +223,7 @@ ES = {
 EN = {
     "train.tab": "Training",
     "train.intro": (
-        "Train the model chosen above on a corpus and watch the **loss** and **perplexity** fall live. "
+        "Train a base model (section 2) on a corpus and watch the **loss** and **perplexity** fall live. "
         "Texts are **packed**: joined with the end-of-text token and cut into blocks, so no compute goes to "
         "padding and the model learns to end a text. When it ends (or is stopped) the model is saved in "
         "`checkpoints/` and is usable at once in the other tabs."
