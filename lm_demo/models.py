@@ -352,7 +352,13 @@ class ModelCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            loaded = _load_uncached(key[0], allow_fallback, allow_any_path)
+            try:
+                loaded = _load_uncached(key[0], allow_fallback, allow_any_path)
+            finally:
+                # Not kept: one lock per name ever asked for would grow with every (hostile) name;
+                # whoever already waits on it still gets the cached model (or tries again).
+                with self._lock:
+                    self._name_locks.pop(key, None)
             with self._lock:
                 self._items[key] = loaded
                 self._items.move_to_end(key)

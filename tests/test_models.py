@@ -191,3 +191,12 @@ def test_checkpoints_that_would_run_code_are_refused(tmp_path, monkeypatch, kind
     assert "no se carga" in e.value.message("es") and f"malo-{kind}" in e.value.message("es")
     assert "not loaded" in e.value.message("en")
     assert t(key, "es", name="x") != t(key, "en", name="x")
+
+
+def test_the_cache_keeps_nothing_for_names_that_failed():
+    """A visitor sending a million names must not leave a million locks behind."""
+    cache = ModelCache(max_models=1)
+    for i in range(50):
+        with pytest.raises(UserError):
+            cache.get(f"../nada-{i}")
+    assert cache._name_locks == {} and cache.names() == []

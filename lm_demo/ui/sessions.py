@@ -36,6 +36,7 @@ from gradio.state_holder import SessionState, StateHolder
 log = logging.getLogger("lm_demo")
 
 SWEEP_SECONDS = 30.0  # how often idle sessions are looked for
+TRIM_SECONDS = 120.0  # freed memory is handed back at most this often when sessions were used
 CLOSED_MINUTES = 10.0  # a closed tab's session (Gradio keeps it an hour) is dropped after this
 MAX_SESSIONS = 2000  # Gradio's own cap (``state_session_capacity``; default 10,000)
 
@@ -109,20 +110,30 @@ class LeanStateHolder(StateHolder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._last_sweep = time.monotonic()
+        self._last_sweep = self._last_trim = time.monotonic()
 
     def __getitem__(self, session_id: str) -> SessionState:
-        if session_id not in self.session_data:
-            self.session_data[session_id] = LeanSessionState(self.blocks)
-        self.update(session_id)
-        self.time_last_used[session_id] = datetime.datetime.now()
-        return self.session_data[session_id]
+        with self.lock:  # the sweep reads both dicts from the event loop's thread
+            state = self.session_data.get(session_id)
+            if state is None:
+                state = self.session_data[session_id] = LeanSessionState(self.blocks)
+            self.time_last_used[session_id] = datetime.datetime.now()
+        self.update(session_id)  # LRU order and Gradio's cap (``state_session_capacity``)
+        return state
 
     def delete_all_expired_state(self) -> None:
         super().delete_all_expired_state()
-        if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
-            self._last_sweep = time.monotonic()
-            self.drop_idle()
+        now = time.monotonic()
+        if now - self._last_sweep >= SWEEP_SECONDS:
+            self._last_sweep = now
+            if not self.drop_idle() and now - self._last_trim >= TRIM_SECONDS and self._used_since_trim():
+                release_memory(collect=False)  # what requests freed since (large inputs, figures)
+                self._last_trim = now
+
+    def _used_since_trim(self) -> bool:
+        since = datetime.datetime.now() - datetime.timedelta(seconds=time.monotonic() - self._last_trim)
+        with self.lock:
+            return any(last > since for last in self.time_last_used.values())
 
     def drop_idle(self, idle_s: float | None = None, closed_s: float | None = None) -> list[str]:
         """Drop sessions unused for ``idle_s`` seconds (closed ones: ``closed_s``); returns their ids."""
@@ -151,30 +162,34 @@ class LeanStateHolder(StateHolder):
                 except Exception:  # noqa: BLE001
                     log.exception("forgetting %d sessions", len(gone))
             release_memory()
+            self._last_trim = time.monotonic()
         return gone
 
 
 _libc: Any = None
 
 
-def release_memory(background: bool = True) -> None:
-    """Collect garbage and give freed heap pages back to the OS (glibc ``malloc_trim``), off the event loop.
+def release_memory(background: bool = True, collect: bool = True) -> None:
+    """Give freed heap pages back to the OS (glibc ``malloc_trim``), after a garbage collection
+    when ``collect``; in a thread of its own when ``background`` (never on the event loop).
 
     Why: CPython returns freed objects to malloc, which keeps the pages; on a
-    long-running server the RSS then only grows (measured: a burst of 30
-    clients left ~100 MiB that no longer held anything).
+    long-running server the RSS then only grows with each burst of requests.
     """
     def work() -> None:
         global _libc
         import gc
 
-        gc.collect()
-        try:
-            if _libc is None:
+        if collect:
+            gc.collect()
+        if _libc is None:
+            try:
                 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+            except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+                _libc = False
+        if _libc:
             _libc.malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-            _libc = False
 
     if background:
         threading.Thread(target=work, name="lm_demo-release-memory", daemon=True).start()
