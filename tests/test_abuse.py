@@ -254,6 +254,7 @@ def test_only_the_client_that_started_a_comparison_can_stop_it(app_server):
         view_a = json.loads(raw_call(app_server, "trials_status", [job_id])[1])
         assert view_b[0].startswith("⏳") and view_a[0].startswith("⏳")
         assert view_b[-1]["interactive"] is False and view_a[-1]["interactive"] is True
+        assert ES["job.watching"] in view_b[0] and ES["job.watching"] not in view_a[0]
         assert a.predict(job_id, api_name="/trials_stop") == ES["cmp.trials.progress.stopping"]
     finally:
         a.predict(job_id, api_name="/trials_stop")  # whatever failed above, don't leave the runner busy
@@ -334,3 +335,22 @@ def test_the_app_starts_with_lean_sessions_and_a_file_cache_that_expires():
     kwargs = launch_kwargs()
     assert kwargs["state_session_capacity"] == MAX_SESSIONS
     assert kwargs["app_kwargs"]["lifespan"] is not None
+
+
+def test_the_operators_token_stops_any_job_and_nothing_else_does(monkeypatch):
+    from lm_demo.errors import UserError
+    from lm_demo.training import Job
+    from lm_demo.ui.ownership import request_stop
+
+    job = Job("trials")
+    monkeypatch.delenv("LM_DEMO_ADMIN_TOKEN", raising=False)
+    for wrong in ("", None, "x" * 16, 42, job.id.upper() if job.id.upper() != job.id else job.id + "0"):
+        with pytest.raises(UserError):
+            request_stop(job, wrong)
+    monkeypatch.setenv("LM_DEMO_ADMIN_TOKEN", "short")  # too short to count: never a key
+    with pytest.raises(UserError):
+        request_stop(job, "short")
+    monkeypatch.setenv("LM_DEMO_ADMIN_TOKEN", "operador-del-space-2026")
+    assert request_stop(job, "operador-del-space-2026") and job.stop_requested
+    job.finish("stopped")
+    assert request_stop(job, job.id) is False  # ended: nothing to stop

@@ -256,6 +256,8 @@ def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
                  model=in_code(current.model) if current else "…", step=step)
         if job.stop_requested:
             text += "\n\n" + T("cmp.trials.progress.stopping")
+        elif not owner:
+            text += "\n\n" + T("job.watching")
     elif job.status == "error":
         text = T("cmp.trials.progress.error", error=plain(retranslate(job.error or "")))
     else:
