@@ -51,7 +51,6 @@ class TrialSpec:
     def validated(self) -> tuple["TrialSpec", list[str]]:
         """Deduplicated models (at most ``MAX_MODELS``) and numbers in range."""
         from lm_demo.locales import t
-
         from lm_demo.models import validate_model_name
 
         notes: list[str] = []

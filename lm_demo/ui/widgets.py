@@ -78,7 +78,11 @@ class Number(gr.Number):
         default = self.value if isinstance(self.value, (int, float)) else None
         v = _clamp(payload, self.minimum, self.maximum, default)
         if v is not None and math.isinf(v):  # no bound on that side to clamp to
-            return InvalidInput("err.not_finite", self.label, {"value": str(payload)[:40]})
+            try:
+                shown = str(payload)[:40]
+            except ValueError:  # an integer too long to write out
+                shown = "∞"
+            return InvalidInput("err.not_finite", self.label, {"value": shown})
         return None if v is None else self.round_to_precision(v, self.precision)
 
 
