@@ -354,3 +354,17 @@ def test_the_operators_token_stops_any_job_and_nothing_else_does(monkeypatch):
     assert request_stop(job, "operador-del-space-2026") and job.stop_requested
     job.finish("stopped")
     assert request_stop(job, job.id) is False  # ended: nothing to stop
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("No se pudo leer /tmp/gradio/ab12cd/poemas.csv", "No se pudo leer poemas.csv"),
+    ("origen: /work/shared/data/poesia/p.parquet + wikimedia/wikipedia", "origen: p.parquet + wikimedia/wikipedia"),
+    (r"C:\Users\profe\corpus.txt", "corpus.txt"),
+    ("mrm8488/CHISTES_spanish_jokes", "mrm8488/CHISTES_spanish_jokes"),
+    ("Solo carpetas dentro de checkpoints/; «../../etc» no", "Solo carpetas dentro de checkpoints/; «../../etc» no"),
+    ("<img src=x> /a/b/c.txt", "&lt;img src=x&gt; c.txt"),
+])
+def test_text_shown_to_a_visitor_has_no_html_and_no_server_paths(text, shown):
+    from lm_demo.ui.common import plain
+
+    assert plain(text) == shown

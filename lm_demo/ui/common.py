@@ -24,6 +24,7 @@ import functools
 import html
 import inspect
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -90,14 +91,25 @@ def compose(build: Callable[[], str]) -> Any:
     return i18n.derived(texts)
 
 
+_DIRS = re.compile(r"(?<![\w.~-])(?:[A-Za-z]:)?[\\/](?:[^\\/\s`'\"]+[\\/])+")
+
+
+def no_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its file name (a page never shows server paths).
+
+    ``/tmp/gradio/ab12/poemas.csv`` becomes ``poemas.csv``; a hub id (``owner/name``) is kept.
+    """
+    return _DIRS.sub("", str(text))
+
+
 def plain(text: str) -> str:
-    """``text`` shown as text (not HTML) in Markdown, HTML or Gradio's error popup."""
-    return html.escape(str(text), quote=False)
+    """``text`` shown as text (not HTML) in Markdown, HTML or Gradio's error popup, without server paths."""
+    return html.escape(no_paths(text), quote=False)
 
 
 def in_code(text: str) -> str:
     """``text`` for a Markdown code span (`` `{name}` ``): shown literally once no backtick can end the span."""
-    return str(text).replace("`", "'")
+    return no_paths(text).replace("`", "'")
 
 
 def _to_gr_error(e: Exception) -> gr.Error:
