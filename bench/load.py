@@ -140,6 +140,13 @@ def minimal_app_session_cost(n: int) -> float:
 
 def memory_run(url: str, pid: int, args: argparse.Namespace) -> None:
     errors: list[str] = []
+    # First what one new session costs (before the bursts: their freed memory, handed back to the OS every
+    # few minutes, would blur a figure this small).
+    per100 = session_cost(url, pid, args.sessions, "/next_token", (PROMPTS[0],))
+    print(f"RSS per 100 new sessions: {per100:.1f} MiB ({args.sessions} sessions, one next_token call each)")
+    if not args.no_reference:
+        ref = minimal_app_session_cost(args.sessions)
+        print(f"  minimal Gradio app: {ref:.1f} MiB per 100 sessions")
     rss = [rss_mib(pid)]
     print(f"memory: RSS before the bursts {rss[0]:.0f} MiB")
     for b in range(args.bursts):
@@ -151,11 +158,6 @@ def memory_run(url: str, pid: int, args: argparse.Namespace) -> None:
     print(f"  idle for {args.idle_s:.0f} s ...", flush=True)
     time.sleep(args.idle_s)
     idle = rss_mib(pid)
-    per100 = session_cost(url, pid, args.sessions, "/next_token", (PROMPTS[0],))
-    print(f"RSS per 100 new sessions: {per100:.1f} MiB ({args.sessions} sessions, one next_token call each)")
-    if not args.no_reference:
-        ref = minimal_app_session_cost(args.sessions)
-        print(f"  minimal Gradio app: {ref:.1f} MiB per 100 sessions (ratio {per100 / ref:.1f}x)")
     for e in errors[:5]:
         print("error:", e)
     print(f"memory: first_burst={rss[1]:.0f} after_bursts={rss[-1]:.0f} idle={idle:.0f} "
