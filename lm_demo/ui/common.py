@@ -91,7 +91,7 @@ def compose(build: Callable[[], str]) -> Any:
     return i18n.derived(texts)
 
 
-_DIRS = re.compile(r"(?<![\w.~-])(?:[A-Za-z]:)?[\\/](?:[^\\/\s`'\"]+[\\/])+")
+_DIRS = re.compile(r"(?<![\w.~-])(?:/(?:[^/\s`'\"]+/)+|[A-Za-z]:\\(?:[^\\\s`'\"]+\\)*)")
 
 
 def no_paths(text: str) -> str:
