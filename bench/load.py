@@ -13,14 +13,26 @@ otherwise builds one per request, 80 % of its CPU), no eager download of the
 CSV each answer links to.  The latency measured is still each call's, end to
 end, through gradio_client.
 
-Prints per-endpoint latencies and, last, ``errors=<n> p95_ms=<x>`` where
+Prints per-endpoint latencies and ``errors=<n> p95_ms=<x>`` where
 p95 is the 95th percentile of ``next_token`` latency under load.
 Target on a 2-core machine: errors=0 and p95_ms <= 1000.
+
+Then memory (the training job stopped first): ``--bursts`` bursts of
+``--burst-clients`` new clients (new sessions, each one ``next_token`` and
+one ``decode_steps``), the app's RSS after the first and the last burst and
+after ``--idle-s`` seconds without requests (default 5 minutes; shorter for
+a quick run); and what a new session costs: RSS per 100 sessions opened one
+after another, beside the same measure on a minimal Gradio app (one
+textbox) as the baseline.  Last line: ``memory: first_burst=<MiB>
+after_bursts=<MiB> idle=<MiB> idle_vs_first=<+MiB> per_100_sessions=<MiB>``.
+Target: idle_vs_first <= +150 MiB; per_100_sessions near the minimal app's.
+``--memory-only`` skips the latency part.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import ssl
 import statistics
 import subprocess
@@ -50,6 +62,108 @@ def start_app(checkpoints: str) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
+# The smallest Gradio app that answers through the queue: the per-session baseline.
+MINIMAL_APP = """
+import os, gradio as gr
+with gr.Blocks() as demo:
+    t, o = gr.Textbox(), gr.Textbox()
+    gr.Button().click(lambda s: s[::-1], t, o, api_name="echo")
+demo.queue().launch(server_port=int(os.environ["GRADIO_SERVER_PORT"]), prevent_thread_lock=True)
+demo.block_thread()
+"""
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of process ``pid`` in MiB (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def new_client(url: str) -> object:
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False, ssl_verify=TLS)  # type: ignore[arg-type]
+
+
+def burst(url: str, n: int, errors: list[str]) -> None:
+    """``n`` new clients at once, each a new session calling ``next_token`` then ``decode_steps``."""
+    def one(i: int) -> None:
+        try:
+            c = new_client(url)
+            c.predict(PROMPTS[i % len(PROMPTS)], api_name="/next_token")
+            c.predict(PROMPTS[(i + 1) % len(PROMPTS)], api_name="/decode_steps")
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"burst: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=900)
+
+
+def session_cost(url: str, pid: int, n: int, api: str, args: tuple, groups: int = 5) -> float:
+    """MiB of RSS per 100 new sessions, each one client making one ``api`` call, one after another.
+
+    The median over ``groups`` groups of sessions: the app hands freed memory
+    back every few minutes, which would show as one group's drop.
+    """
+    for _ in range(10):  # warm: first calls allocate caches that stay
+        new_client(url).predict(*args, api_name=api)
+    time.sleep(1)
+    size = max(1, n // groups)
+    steps = []
+    for _ in range(groups):
+        before = rss_mib(pid)
+        for _ in range(size):
+            new_client(url).predict(*args, api_name=api)
+        steps.append((rss_mib(pid) - before) / size * 100)
+    return statistics.median(steps)
+
+
+def minimal_app_session_cost(n: int) -> float:
+    """``session_cost`` of ``MINIMAL_APP`` (a separate process, like the app)."""
+    port = app_process.free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen([sys.executable, "-c", MINIMAL_APP], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        app_process.wait_http(url, timeout=120, proc=proc, poll_s=0.3)
+        return session_cost(url, proc.pid, n, "/echo", ("hola",))
+    finally:
+        app_process.stop_app(proc)
+
+
+def memory_run(url: str, pid: int, args: argparse.Namespace) -> None:
+    errors: list[str] = []
+    # First what one new session costs (before the bursts: their freed memory, handed back to the OS every
+    # few minutes, would blur a figure this small).
+    per100 = session_cost(url, pid, args.sessions, "/next_token", (PROMPTS[0],))
+    print(f"RSS per 100 new sessions: {per100:.1f} MiB ({args.sessions} sessions, one next_token call each)")
+    if not args.no_reference:
+        ref = minimal_app_session_cost(args.sessions)
+        print(f"  minimal Gradio app: {ref:.1f} MiB per 100 sessions")
+    rss = [rss_mib(pid)]
+    print(f"memory: RSS before the bursts {rss[0]:.0f} MiB")
+    for b in range(args.bursts):
+        t0 = time.perf_counter()
+        burst(url, args.burst_clients, errors)
+        rss.append(rss_mib(pid))
+        print(f"  burst {b + 1}/{args.bursts} ({args.burst_clients} new clients, {time.perf_counter() - t0:.0f} s): "
+              f"RSS {rss[-1]:.0f} MiB")
+    print(f"  idle for {args.idle_s:.0f} s ...", flush=True)
+    time.sleep(args.idle_s)
+    idle = rss_mib(pid)
+    for e in errors[:5]:
+        print("error:", e)
+    print(f"memory: first_burst={rss[1]:.0f} after_bursts={rss[-1]:.0f} idle={idle:.0f} "
+          f"idle_vs_first={idle - rss[1]:+.0f} per_100_sessions={per100:.1f} errors={len(errors)}")
+
+
 def percentile(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
@@ -59,6 +173,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--calls", type=int, default=10)
+    ap.add_argument("--bursts", type=int, default=10, help="memory: bursts of new clients")
+    ap.add_argument("--burst-clients", type=int, default=30, help="memory: new clients per burst")
+    ap.add_argument("--idle-s", type=float, default=300, help="memory: idle wait before the last reading")
+    ap.add_argument("--sessions", type=int, default=200, help="memory: sessions for the per-100 figure")
+    ap.add_argument("--no-reference", action="store_true", help="memory: skip the minimal Gradio app baseline")
+    ap.add_argument("--memory-only", action="store_true", help="skip the latency part")
     args = ap.parse_args()
 
     from gradio_client import Client
@@ -67,6 +187,11 @@ def main() -> None:
         proc, url = start_app(ckpts)
         try:
             warm = Client(url, verbose=False, download_files=False, ssl_verify=TLS)  # type: ignore[arg-type]
+            if args.memory_only:
+                warm.predict(PROMPTS[0], api_name="/next_token")  # loads the model
+                warm.predict(PROMPTS[0], api_name="/decode_steps")
+                memory_run(url, proc.pid, args)
+                return
             warm.predict(PROMPTS[0], api_name="/next_token")  # loads the model
             warm.predict(PROMPTS[0], api_name="/decode_steps")
             base = []
@@ -152,6 +277,8 @@ def main() -> None:
             p95 = percentile(lat["next_token"], 0.95)
             print(f"p95 / baseline median: {p95 / statistics.median(base):.1f}x")
             print(f"errors={len(errors)} p95_ms={p95:.0f}")
+            time.sleep(3)  # the stopped job ends at its next step
+            memory_run(url, proc.pid, args)
         finally:
             app_process.stop_app(proc)
 

@@ -51,13 +51,19 @@ class TrialSpec:
     def validated(self) -> tuple["TrialSpec", list[str]]:
         """Deduplicated models (at most ``MAX_MODELS``) and numbers in range."""
         from lm_demo.locales import t
+        from lm_demo.models import validate_model_name
 
         notes: list[str] = []
         models: list[str] = []
-        for m in self.models or []:
-            m = str(m or "").strip()
+        given = [self.models] if isinstance(self.models, str) else self.models
+        if given is not None and not isinstance(given, (list, tuple)):
+            raise UserError("err.not_a_list", field=t("cmp.trials.models"), kind=type(given).__name__)
+        for m in given or []:
+            m = validate_model_name("" if m is None else m)
             if m and m not in models:
                 models.append(m)
+                if len(models) > MAX_MODELS:  # enough to say so (a list of a million names stops here)
+                    break
         if not models:
             raise UserError("cmp.trials.err.no_models")
         if len(models) > MAX_MODELS:

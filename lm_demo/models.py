@@ -35,7 +35,47 @@ HUB_PRESETS = (
     "EleutherAI/gpt-neo-125M",
 )
 HUB_HOST = "huggingface.co"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+# A hub id: ``name`` or ``owner/name``; each part letters, digits, ``-``, ``_``, ``.``, neither starting nor
+# ending with ``-``/``.``, no ``--`` or ``..`` (the hub's own rules), at most 96 characters.
+_HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+_HUB_ID = re.compile(rf"^{_HUB_PART}(?:/{_HUB_PART})?$")
+MAX_NAME_BYTES = 255  # a file name's limit on every common file system
+# Weights that a load would unpickle (arbitrary code on load): never loaded from a folder.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` is shaped like a hub id (``owner/name`` or ``name``)."""
+    return bool(_HUB_ID.match(name)) and "--" not in name and ".." not in name
+
+
+def shown_name(name: object, limit: int = 80) -> str:
+    """``name`` fit for a message: control characters and lone surrogates escaped, cut at ``limit``."""
+    text = name if isinstance(name, str) else repr(name)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def validate_model_name(name: object) -> str:
+    """``name`` stripped, or ``UserError`` for what no model can be called.
+
+    Why here: names come from the picker, the API and pasted settings, and
+    a non-string, a NUL or an over-long name otherwise fails deep in the
+    file system or the hub client with an error nobody can read.
+    """
+    if not isinstance(name, str):
+        raise UserError("err.model_name_type", kind=type(name).__name__)
+    name = name.strip()
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate (from JSON "\ud800")
+        raise UserError("err.bad_model_name", name=shown_name(name)) from None
+    if size > MAX_NAME_BYTES:
+        raise UserError("err.model_name_too_long", n=size, max=MAX_NAME_BYTES)
+    if any(not c.isprintable() for c in name):
+        raise UserError("err.bad_model_name", name=shown_name(name))
+    return name
 
 
 def checkpoints_dir() -> Path:
@@ -151,27 +191,49 @@ class LoadedModel:
 def resolve_local(name: str, allow_any_path: bool = False) -> Path | None:
     """A checkpoint folder for ``name``, or None when it should be a hub id.
 
-    From the UI only names inside ``checkpoints/`` are accepted (no path
-    traversal); notebooks and the CLI may pass any folder (``allow_any_path``).
+    From the UI only folders inside ``checkpoints/`` are accepted (no path
+    traversal, and no folder elsewhere named like a hub id, such as
+    ``docs/model``: transformers would load it as a local folder);
+    notebooks and the CLI may pass any folder (``allow_any_path``).
     """
-    name = name.strip()
-    for root in (checkpoints_dir(), bundled_model_path().parent):
+    name = validate_model_name(name)
+    roots = (checkpoints_dir(), bundled_model_path().parent)
+    for root in roots:
         cand = (root / name).resolve()
         if cand.parent == root and (cand / "config.json").is_file():
             return cand
     p = Path(name).expanduser()
     looks_like_path = name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
-    if looks_like_path or (p.is_dir() and not _HUB_ID.match(name)):
+    if looks_like_path or os.path.exists(p) or not is_hub_id(name):
         resolved = p.resolve()
-        inside = any(resolved.parent == r for r in (checkpoints_dir(), bundled_model_path().parent))
-        if not (allow_any_path or inside):
-            raise UserError("err.model_path_forbidden", name=name)
+        if not (allow_any_path or resolved.parent in roots):
+            if not looks_like_path and not os.path.exists(p):  # not a folder, not a hub id: a typo
+                raise UserError("err.unknown_model", name=shown_name(name))
+            raise UserError("err.model_path_forbidden", name=shown_name(name))
         if (resolved / "config.json").is_file():
             return resolved
-        raise UserError("err.unknown_model", name=name)
-    if p.is_dir() and (p / "config.json").is_file() and allow_any_path:
-        return p.resolve()
+        raise UserError("err.unknown_model", name=shown_name(name))
     return None
+
+
+def check_safe_folder(folder: Path, name: str) -> None:
+    """Refuse a folder whose loading would run code: remote code (``auto_map``) or pickled weights.
+
+    transformers refuses both too (``trust_remote_code=False``, ``weights_only``
+    unpickling) but with errors a teacher can't read; this says why at once.
+    """
+    import json
+
+    for cfg_name in ("config.json", "tokenizer_config.json"):
+        try:
+            cfg = json.loads((folder / cfg_name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(cfg, dict) and (cfg.get("auto_map") or cfg.get("trust_remote_code")):
+            raise UserError("err.model_remote_code", name=shown_name(name))
+    files = [f.name.lower() for f in folder.iterdir() if f.is_file()]
+    if not any(f.endswith(".safetensors") for f in files) and any(f.endswith(PICKLE_SUFFIXES) for f in files):
+        raise UserError("err.model_unsafe_format", name=shown_name(name))
 
 
 def align_special_tokens(model: Any, tokenizer: Any) -> None:
@@ -198,23 +260,28 @@ def align_special_tokens(model: Any, tokenizer: Any) -> None:
 LOAD_LOCK = threading.RLock()
 
 
-def _from_pretrained(ref: str | Path, local_only: bool) -> tuple[Any, Any]:
+def _from_pretrained(ref: str | Path, local_only: bool, name: str | None = None) -> tuple[Any, Any]:
     with LOAD_LOCK:
-        return _from_pretrained_unlocked(ref, local_only)
+        return _from_pretrained_unlocked(ref, local_only, name)
 
 
-def _from_pretrained_unlocked(ref: str | Path, local_only: bool) -> tuple[Any, Any]:
+def _from_pretrained_unlocked(ref: str | Path, local_only: bool, name: str | None = None) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device, dtype = pick_device()
-    tok = AutoTokenizer.from_pretrained(ref, local_files_only=local_only, trust_remote_code=False)
+    shown = shown_name(name if name is not None else str(ref))
+    # A local folder: safetensors only (``check_safe_folder`` already refused pickled weights).
+    safe = {"use_safetensors": True} if isinstance(ref, Path) else {}
     try:
+        tok = AutoTokenizer.from_pretrained(ref, local_files_only=local_only, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
-            ref, local_files_only=local_only, trust_remote_code=False, dtype=dtype
+            ref, local_files_only=local_only, trust_remote_code=False, dtype=dtype, **safe
         )
-    except ValueError as e:  # config of a non-causal architecture
-        if "Unrecognized configuration class" in str(e):
-            raise UserError("err.not_a_causal_lm", name=str(ref)) from e
+    except ValueError as e:
+        if "trust_remote_code" in str(e):  # a hub repo whose config asks for its own code
+            raise UserError("err.model_remote_code", name=shown) from e
+        if "Unrecognized configuration class" in str(e):  # config of a non-causal architecture
+            raise UserError("err.not_a_causal_lm", name=shown) from e
         raise
     align_special_tokens(model, tok)
     model.to(device)
@@ -231,15 +298,14 @@ def _load_uncached(name: str, allow_fallback: bool, allow_any_path: bool) -> Loa
     dtype_s = str(dtype).replace("torch.", "")
     local = resolve_local(name, allow_any_path=allow_any_path)
     if local is not None:
-        model, tok = _from_pretrained(local, local_only=True)
+        check_safe_folder(local, name)
+        model, tok = _from_pretrained(local, local_only=True, name=name)
         return LoadedModel(name, str(local), "local", model, tok, device, dtype_s, [], time.perf_counter() - t0)
-    if not _HUB_ID.match(name):
-        raise UserError("err.unknown_model", name=name)
 
     notes: list[str] = []
     online = hub_reachable()
     try:
-        model, tok = _from_pretrained(name, local_only=not online)
+        model, tok = _from_pretrained(name, local_only=not online, name=name)
         source = "hub" if online else "cache"
         if not online:
             from lm_demo.locales import t
@@ -251,12 +317,12 @@ def _load_uncached(name: str, allow_fallback: bool, allow_any_path: bool) -> Loa
     except (OSError, ValueError) as e:
         if online or not allow_fallback:
             if online:
-                raise UserError("err.unknown_model", name=name) from e
-            raise UserError("err.model_load_failed", name=name, detail=type(e).__name__) from e
+                raise UserError("err.unknown_model", name=shown_name(name)) from e
+            raise UserError("err.model_load_failed", name=shown_name(name), detail=type(e).__name__) from e
     from lm_demo.locales import t
 
     model, tok = _from_pretrained(bundled_model_path(), local_only=True)
-    notes.append(t("note.fallback", bundled=BUNDLED_NAME, requested=name))
+    notes.append(t("note.fallback", bundled=BUNDLED_NAME, requested=shown_name(name)))
     return LoadedModel(
         name, str(bundled_model_path()), "fallback", model, tok, device, dtype_s, notes, time.perf_counter() - t0
     )
@@ -276,7 +342,7 @@ class ModelCache:
         self._name_locks: dict[tuple[str, bool], threading.Lock] = {}
 
     def get(self, name: str, allow_fallback: bool = True, allow_any_path: bool = False) -> LoadedModel:
-        key = (name.strip(), allow_fallback)
+        key = (validate_model_name(name), allow_fallback)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -286,7 +352,13 @@ class ModelCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            loaded = _load_uncached(key[0], allow_fallback, allow_any_path)
+            try:
+                loaded = _load_uncached(key[0], allow_fallback, allow_any_path)
+            finally:
+                # Not kept: one lock per name ever asked for would grow with every (hostile) name;
+                # whoever already waits on it still gets the cached model (or tries again).
+                with self._lock:
+                    self._name_locks.pop(key, None)
             with self._lock:
                 self._items[key] = loaded
                 self._items.move_to_end(key)
@@ -344,7 +416,8 @@ def load_model(name: str | None = None, allow_fallback: bool = True, allow_any_p
     """The model called ``name`` (preset, hub id or checkpoint name), cached.
 
     ``None`` or "" means the default.  Raises ``UserError`` with a Spanish
-    message when it can't be loaded and no fallback is allowed.
+    message when it can't be loaded and no fallback is allowed, and for
+    names no model can have (see ``validate_model_name``).
     """
-    name = (name or "").strip() or default_model_name()
+    name = validate_model_name("" if name is None else name) or default_model_name()
     return MODEL_CACHE.get(name, allow_fallback=allow_fallback, allow_any_path=allow_any_path)

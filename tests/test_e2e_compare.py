@@ -54,12 +54,12 @@ def test_compare_tab_in_chromium(page):
 def test_quick_comparison_api_fills_its_table(gradio_client):
     import time
 
-    status, table, chart, _timer, csv_file = gradio_client.predict(
+    job_id, status, table, chart, _timer, csv_file = gradio_client.predict(
         ["gpt2-es-tiny", DEMO_FT], "chistes", 20, 1, 5e-4, 42, api_name="/trials_start")
     deadline = time.time() + 180
     while "⏳" in status and time.time() < deadline:
         time.sleep(1)
-        status, table, chart, _timer, csv_file = gradio_client.predict(api_name="/trials_status")
+        status, table, chart, _timer, csv_file = gradio_client.predict(job_id, api_name="/trials_status")
     assert "Mejor" in status, status
     rows = table["data"]
     assert [r[1] for r in rows] == ["gpt2-es-tiny", DEMO_FT]

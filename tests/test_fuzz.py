@@ -17,7 +17,13 @@ from lm_demo.locales import STRINGS
 
 pytestmark = pytest.mark.e2e
 
-any_text = st.one_of(st.none(), st.text(max_size=300), st.text(alphabet=st.characters(), min_size=1, max_size=50))
+any_text = st.one_of(
+    st.none(), st.text(max_size=300), st.text(alphabet=st.characters(), min_size=1, max_size=50),
+    # what only an API client sends: NUL and control characters, HTML (lone surrogates: test_abuse, raw HTTP)
+    st.text(alphabet=st.sampled_from("\x00\x07<>&`/. ab"), min_size=1, max_size=20),
+)
+any_name = st.one_of(any_text, st.text(min_size=250, max_size=400), st.integers(), st.lists(st.text(max_size=5)),
+                     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 any_number = st.one_of(
     st.none(),
     st.integers(min_value=-(10**12), max_value=10**12),
@@ -63,7 +69,7 @@ def test_next_token_api_never_crashes(gradio_client, prompt, temperature, top_k,
 
 
 @FUZZ
-@given(name=any_text)
+@given(name=any_name)
 def test_model_names_never_crash(gradio_client, name):
     call(gradio_client, "/model_info", name)
 

@@ -118,3 +118,85 @@ def test_training_defaults_to_the_bundled_model_on_cpu(monkeypatch):
         assert default_training_model() == BUNDLED_NAME
     monkeypatch.setenv("LM_DEMO_TRAIN_MODEL", "gpt2-es-tiny-chistes")
     assert default_training_model() == "gpt2-es-tiny-chistes"
+
+
+# --------------------------------------------------------------------------- hostile names and folders
+@pytest.mark.parametrize("name, key", [
+    (123, "err.model_name_type"),
+    (["gpt2-es-tiny"], "err.model_name_type"),
+    ({"a": 1}, "err.model_name_type"),
+    ("a" * 256, "err.model_name_too_long"),
+    ("ñ" * 128, "err.model_name_too_long"),  # 256 bytes in UTF-8
+    ("gpt2\x00es", "err.bad_model_name"),
+    ("gpt2\ud800", "err.bad_model_name"),
+    ("línea\nnueva", "err.bad_model_name"),
+])
+def test_names_no_model_can_have_get_a_clear_error(name, key):
+    with pytest.raises(UserError) as e:
+        load_model(name)
+    assert e.value.key == key
+    assert "\x00" not in str(e.value) and "\ud800" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["<img src=x>", "a--b/c", "owner/", "/", "a/b c", "x" * 97 + "/y"])
+def test_names_that_are_neither_hub_ids_nor_checkpoints_are_unknown(name):
+    with pytest.raises(UserError) as e:
+        load_model(name, allow_fallback=False)
+    assert e.value.key in ("err.unknown_model", "err.model_path_forbidden")
+
+
+def test_a_folder_outside_checkpoints_named_like_a_hub_id_is_not_loaded(tmp_path, monkeypatch):
+    """``docs/hidden_model`` (relative to the working directory) once loaded a folder outside checkpoints/."""
+    import shutil
+
+    hidden = tmp_path / "docs" / "hidden_model"
+    shutil.copytree(bundled_model_path(), hidden)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as e:
+        load_model("docs/hidden_model")
+    assert e.value.key == "err.model_path_forbidden"
+    with pytest.raises(UserError):
+        load_model("docs")
+    # A notebook or the CLI may still name any folder on purpose.
+    assert load_model("docs/hidden_model", allow_any_path=True).source == "local"
+
+
+def _unsafe_copy(root: Path, name: str, *, auto_map: bool = False, pickle: bool = False) -> Path:
+    import json
+    import shutil
+
+    folder = root / name
+    shutil.copytree(bundled_model_path(), folder)
+    if auto_map:
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilModel"}
+        (folder / "config.json").write_text(json.dumps(cfg))
+        (folder / "modeling_evil.py").write_text("raise SystemExit('remote code ran')\n")
+    if pickle:
+        for f in folder.glob("*.safetensors"):
+            f.unlink()
+        (folder / "pytorch_model.bin").write_bytes(b"\x80\x04not a real pickle")
+    return folder
+
+
+@pytest.mark.parametrize("kind, key", [("auto_map", "err.model_remote_code"), ("pickle", "err.model_unsafe_format")])
+def test_checkpoints_that_would_run_code_are_refused(tmp_path, monkeypatch, kind, key):
+    from lm_demo.locales import t
+
+    monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(tmp_path))
+    _unsafe_copy(tmp_path, f"malo-{kind}", auto_map=kind == "auto_map", pickle=kind == "pickle")
+    with pytest.raises(UserError) as e:
+        load_model(f"malo-{kind}", allow_fallback=False)
+    assert e.value.key == key
+    assert "no se carga" in e.value.message("es") and f"malo-{kind}" in e.value.message("es")
+    assert "not loaded" in e.value.message("en")
+    assert t(key, "es", name="x") != t(key, "en", name="x")
+
+
+def test_the_cache_keeps_nothing_for_names_that_failed():
+    """A visitor sending a million names must not leave a million locks behind."""
+    cache = ModelCache(max_models=1)
+    for i in range(50):
+        with pytest.raises(UserError):
+            cache.get(f"../nada-{i}")
+    assert cache._name_locks == {} and cache.names() == []

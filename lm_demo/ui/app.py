@@ -11,7 +11,7 @@ import threading
 
 import gradio as gr
 
-from lm_demo.ui import i18n
+from lm_demo.ui import i18n, limits, sessions
 from lm_demo.ui.common import T, UIContext, compose, static_ui
 from lm_demo.ui.components import (
     compare_tab,
@@ -33,6 +33,9 @@ body.lm-classroom table, body.lm-classroom [role=grid] {font-size: 18px !importa
 body.lm-classroom .prose, body.lm-classroom .md {font-size: 20px !important; line-height: 1.5;}
 """
 CLASSROOM_JS = "(on) => { document.body.classList.toggle('lm-classroom', !!on); return on; }"
+# Files Gradio keeps for the app (uploads, the CSVs it serves): every 10 minutes, those older than
+# 2 hours are deleted (a lesson's uploads and downloads outlive the lesson, not the week).
+DELETE_CACHE = (600, 7200)
 
 
 def build_demo(default_model: str | None = None) -> gr.Blocks:
@@ -40,7 +43,7 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
 
     default = default_model or default_model_name()
     choices = model_choices(default)
-    with static_ui(), gr.Blocks(title="lm_demo") as demo:
+    with static_ui(), gr.Blocks(title="lm_demo", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(compose(lambda: f"# {T('app.title')}\n{T('app.subtitle')}"), elem_id="app-header")
         with gr.Row(equal_height=True):
             model = gr.Dropdown(choices, value=default, label=T("mp.picker"), info=T("mp.picker.info"),
@@ -102,6 +105,17 @@ def warm_up(model_name: str | None = None) -> threading.Thread:
 
 
 def launch_kwargs() -> dict:
-    """Options that Gradio 6 takes on ``launch`` rather than on ``Blocks`` (with the UI's two languages)."""
+    """Options that Gradio 6 takes on ``launch`` rather than on ``Blocks`` (with the UI's two languages).
+
+    Also what keeps a public server's memory bounded: lean sessions dropped
+    when idle (``sessions``, installed by the lifespan hook before the first
+    request), at most ``sessions.MAX_SESSIONS`` of them, and request bodies
+    capped (``limits.BodyLimit``; uploads have ``max_file_size``).
+    """
+    from starlette.middleware import Middleware
+
+    sessions.forget_callbacks[:] = [i18n.forget_sessions]
     return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
-            "i18n": i18n.gradio_i18n(), "head": i18n.head_html()}
+            "i18n": i18n.gradio_i18n(), "head": i18n.head_html(),
+            "state_session_capacity": sessions.MAX_SESSIONS,
+            "app_kwargs": {"lifespan": sessions.lifespan, "middleware": [Middleware(limits.BodyLimit)]}}

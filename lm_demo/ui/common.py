@@ -6,6 +6,10 @@ any other exception is logged with its traceback on the server and shown as a
 short generic message.  ``guard`` also runs the handler in the user's language
 (``locales.use_lang``), read from the request: the page's switch, else the
 ``lm_lang`` cookie, else Spanish (API calls through ``gradio_client``).
+Before the handler runs it checks the inputs: a value a widget could not
+accept (``widgets.InvalidInput``) and any text over ``limits.MAX_ANY_TEXT_CHARS``
+or not valid UTF-8 become a message; and the message is HTML-escaped, since
+Gradio's popup renders HTML and messages quote what the user typed.
 
 Why ``T`` has two faces: while the UI is being built (``static_ui``) it returns
 Gradio ``I18nData`` markers, which the browser translates and re-translates when
@@ -17,8 +21,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import html
 import inspect
 import logging
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -29,6 +35,8 @@ from gradio.i18n import I18nData
 from lm_demo.errors import UserError
 from lm_demo.locales import LANGS, STRINGS, current_lang, retranslate, t, use_lang
 from lm_demo.ui import i18n
+from lm_demo.ui.limits import MAX_ANY_TEXT_CHARS, text_problem
+from lm_demo.ui.widgets import InvalidInput
 
 log = logging.getLogger("lm_demo")
 
@@ -83,13 +91,56 @@ def compose(build: Callable[[], str]) -> Any:
     return i18n.derived(texts)
 
 
+_DIRS = re.compile(r"(?<![\w.~-])(?:/(?:[^/\s`'\"]+/)+|[A-Za-z]:\\(?:[^\\\s`'\"]+\\)*)")
+
+
+def no_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its file name (a page never shows server paths).
+
+    ``/tmp/gradio/ab12/poemas.csv`` becomes ``poemas.csv``; a hub id (``owner/name``) is kept.
+    """
+    return _DIRS.sub("", str(text))
+
+
+def plain(text: str) -> str:
+    """``text`` shown as text (not HTML) in Markdown, HTML or Gradio's error popup, without server paths."""
+    return html.escape(no_paths(text), quote=False)
+
+
+def in_code(text: str) -> str:
+    """``text`` for a Markdown code span (`` `{name}` ``): shown literally once no backtick can end the span."""
+    return no_paths(text).replace("`", "'")
+
+
 def _to_gr_error(e: Exception) -> gr.Error:
     if isinstance(e, gr.Error):
         return e
     if isinstance(e, UserError):
-        return gr.Error(e.message(), print_exception=False)
+        return gr.Error(plain(e.message()), print_exception=False)
     log.exception("unexpected error in a handler")
-    return gr.Error(t("err.generic", detail=type(e).__name__), print_exception=False)
+    return gr.Error(plain(t("err.generic", detail=type(e).__name__)), print_exception=False)
+
+
+def _field_text(label: Any) -> str:
+    text = _in_lang(label, current_lang())
+    return text if isinstance(text, str) and text else "?"
+
+
+def check_inputs(values: Any, depth: int = 0) -> None:
+    """``UserError`` for the first input a handler must not get (see the module docstring)."""
+    if isinstance(values, InvalidInput):
+        raise UserError(values.key, field=_field_text(values.label), **values.params)
+    if isinstance(values, str):
+        problem = text_problem(values, MAX_ANY_TEXT_CHARS)
+        if problem is not None:
+            raise UserError(problem[0], field=t("field.text"), **problem[1])
+    elif isinstance(values, (list, tuple)) and depth < 4:
+        for v in values:
+            check_inputs(v, depth + 1)
+    elif isinstance(values, dict) and depth < 4:
+        for k, v in values.items():
+            check_inputs(k, depth + 1)
+            check_inputs(v, depth + 1)
 
 
 _REQ = "_lm_request"
@@ -145,6 +196,11 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             request, args = _split_request(args, kwargs, n_params)
             lang = i18n.request_lang(request) if request is not None else current_lang()
+            with use_lang(lang):
+                try:
+                    check_inputs((args, kwargs))
+                except UserError as e:
+                    raise _to_gr_error(e) from None
             gen = fn(*args, **kwargs)
             try:
                 while True:
@@ -169,6 +225,7 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         lang = i18n.request_lang(request) if request is not None else current_lang()
         with use_lang(lang):
             try:
+                check_inputs((args, kwargs))
                 return fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001
                 raise _to_gr_error(e) from None
@@ -181,8 +238,9 @@ def notes_markdown(notes: list[str]) -> str:
     """Notes (clamps, fallbacks, truncation) as a Markdown list in the current language; "" when none.
 
     A note kept from earlier (a cached model's) may be in another language: written again.
+    Escaped: notes quote model names and other text the user typed.
     """
-    return "\n".join(f"- ℹ️ {retranslate(n)}" for n in notes)
+    return "\n".join(f"- ℹ️ {plain(retranslate(n))}" for n in notes)
 
 
 @dataclass

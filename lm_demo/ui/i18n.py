@@ -276,21 +276,30 @@ def lang_sync(tabs: list[Any], tables: list[Any]) -> Callable[..., list[Any]]:
 # --- which language a request is in -------------------------------------------------------------
 
 # The choice per page session (sent by the switch), so that it works where the
-# browser does not send the cookie (a Space inside an iframe); bounded.
+# browser does not send the cookie (a Space inside an iframe); bounded, and
+# forgotten with the session (``forget_sessions``, called when Gradio's
+# session is dropped: see ``lm_demo.ui.sessions``).
 _SESSIONS: OrderedDict[str, str] = OrderedDict()
-_MAX_SESSIONS = 10_000
+_MAX_SESSIONS = 2_000
 
 
 def remember_lang(lang: str | None, request: gr.Request) -> None:
     """Record the page's language for its session (called by the switch, private)."""
     session = getattr(request, "session_hash", None) if request is not None else None
-    if not session:
+    if not session or not isinstance(session, str) or len(session) > 100:
         return
     with _lock:
         _SESSIONS[session] = normalize_lang(lang)
         _SESSIONS.move_to_end(session)
         while len(_SESSIONS) > _MAX_SESSIONS:
             _SESSIONS.popitem(last=False)
+
+
+def forget_sessions(session_ids: Iterable[str]) -> None:
+    """Drop the remembered language of sessions that ended."""
+    with _lock:
+        for session in session_ids:
+            _SESSIONS.pop(session, None)
 
 
 def request_lang(request: Any) -> str:

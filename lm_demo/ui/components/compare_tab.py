@@ -13,9 +13,9 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
-from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts, retranslate
+from lm_demo.ui.common import T, UIContext, guard, in_code, notes_markdown, plain, queue_opts, retranslate
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
-from lm_demo.ui.widgets import Dropdown, Number, Slider
+from lm_demo.ui.widgets import Dropdown, Number, Slider, Textbox
 
 EXAMPLE_PROMPTS = ["- Mamá, mamá,", "Había una vez", "En el silencio de la noche", "- Doctor, doctor,"]
 
@@ -55,7 +55,7 @@ def top_table(diff: Any) -> Any:
 
 
 def summary_markdown(comp: Any) -> str:
-    lines = [T("cmp.summary.models", base=comp.pair.base, tuned=comp.pair.tuned)]
+    lines = [T("cmp.summary.models", base=in_code(comp.pair.base), tuned=in_code(comp.pair.tuned))]
     lb, lt = comp.losses_base, comp.losses_tuned
     if lb is not None and lt is not None:
         if comp.eval_source == "pasted":
@@ -157,7 +157,7 @@ def build(ctx: UIContext) -> None:
                                 allow_custom_value=True, elem_id="cmp-tuned")
             base = Dropdown(base_choices, value="", label=T("cmp.base"), info=T("cmp.base.info"),
                                allow_custom_value=True, elem_id="cmp-base")
-        prompt = gr.Textbox(label=T("cmp.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+        prompt = Textbox(label=T("cmp.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
                             elem_id="cmp-prompt")
         gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("cmp.examples"))
         with gr.Accordion(T("cmp.settings"), open=False):
@@ -171,7 +171,7 @@ def build(ctx: UIContext) -> None:
                 top_p = Slider(0, 1, value=0.95, step=0.01, label=T("cmp.top_p"))
                 rep = Slider(1, 2, value=1.0, step=0.05, label=T("cmp.repetition_penalty"))
         with gr.Accordion(T("cmp.eval"), open=False):
-            eval_text = gr.Textbox(value="", label=T("cmp.eval_text"), lines=4, max_lines=12, elem_id="cmp-eval-text")
+            eval_text = Textbox(value="", label=T("cmp.eval_text"), lines=4, max_lines=12, elem_id="cmp-eval-text")
         run = gr.Button(T("cmp.run"), variant="primary", elem_id="cmp-run")
         summary = gr.Markdown(elem_id="cmp-summary")
         samples = gr.HTML(label=T("cmp.samples"), elem_id="cmp-samples")
@@ -227,10 +227,11 @@ def _trials_settings(job: Any) -> dict:
     return found
 
 
-def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
-    """(progress text, table, chart, timer, CSV file) for ``job`` (a training-runner job or None).
+def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
+    """(progress text, table, chart, timer, CSV file, Stop button) for ``job`` (a training-runner job or None).
 
-    The CSV of the table is written once the job has ended (not at every poll).
+    The CSV of the table is written once the job has ended (not at every poll);
+    Stop is enabled only for the job's ``owner`` (see ``ui.ownership``).
     """
     from dataclasses import asdict
 
@@ -241,7 +242,7 @@ def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
     from lm_demo.model_trials import best_index, progress, rows_from_events
 
     if job is None:
-        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False), None
+        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False), None, gr.Button(interactive=False)
     events = job.events
     rows = rows_from_events(events)
     best = best_index(rows)
@@ -251,15 +252,17 @@ def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
         ev = progress(events)
         step = T("cmp.trials.progress.step", step=ev.get("step", 0), total=ev["total_steps"]) if ev else ""
         done = sum(r.status in ("done", "error", "stopped") for r in rows)
-        text = T("cmp.trials.progress.running", done=done, total=len(rows), model=current.model if current else "…",
-                 step=step)
+        text = T("cmp.trials.progress.running", done=done, total=len(rows),
+                 model=in_code(current.model) if current else "…", step=step)
         if job.stop_requested:
             text += "\n\n" + T("cmp.trials.progress.stopping")
+        elif not owner:
+            text += "\n\n" + T("job.watching")
     elif job.status == "error":
-        text = T("cmp.trials.progress.error", error=retranslate(job.error or ""))
+        text = T("cmp.trials.progress.error", error=plain(retranslate(job.error or "")))
     else:
         status = T(f"cmp.trials.job_status.{job.status}")
-        text = (T("cmp.trials.progress.finished", status=status, best=best_name) if best_name
+        text = (T("cmp.trials.progress.finished", status=status, best=plain(best_name)) if best_name
                 else T("cmp.trials.progress.finished_none", status=status))
     chart = trials_figure([asdict(r) for r in rows], best=best_name, y_title=T("cmp.trials.col.ppl")) if rows else None
     settings = _trials_settings(job)
@@ -268,7 +271,8 @@ def _trials_view(job: Any) -> tuple[str, Any, Any, Any, Any]:
     csv_path = None
     if rows and not job.running:
         csv_path = exports.table_file(frame, settings, t("cmp.file.trials"))
-    return text, frame, chart, gr.Timer(active=job.running), download(csv_path)
+    return (text, frame, chart, gr.Timer(active=job.running), download(csv_path),
+            gr.Button(interactive=owner and job.running))
 
 
 def _job(job_id: str | None) -> Any:
@@ -282,33 +286,44 @@ def _job(job_id: str | None) -> Any:
 @guard
 def trials_start(models: list[str] | None, corpus: str = "poesia", n_examples: float = 200,
                  max_steps: float = 30, learning_rate: float = 5e-4, seed: float = 42) -> tuple[Any, ...]:
-    """API ``trials_start``: start the quick comparison job; returns its id and the first view
-    (progress, table, chart, timer, CSV file once ended)."""
+    """API ``trials_start``: start the quick comparison job; returns its id (the key to stop it: keep it)
+    and the first view (progress, table, chart, timer, CSV file once ended, Stop button)."""
     from lm_demo import exports
     from lm_demo.model_trials import TrialSpec, start_trials
+    from lm_demo.training import JOBS
 
-    spec = TrialSpec(models=list(models or []), corpus_preset=corpus, n_examples=n_examples, max_steps=max_steps,
-                     learning_rate=learning_rate, seed=seed)
+    spec = TrialSpec(models=models if models is not None else [], corpus_preset=corpus, n_examples=n_examples,
+                     max_steps=max_steps, learning_rate=learning_rate, seed=seed)
     job = start_trials(spec)
+    for old in [k for k in TRIALS_SETTINGS if JOBS.get(k) is None]:  # the runner keeps only its last jobs
+        del TRIALS_SETTINGS[old]
     TRIALS_SETTINGS[job.id] = exports.make_settings(
-        "trials", params=dict(corpus=corpus, models=list(models or []), n_examples=n_examples, max_steps=max_steps,
-                              learning_rate=learning_rate, seed=seed))
-    return (job.id, *_trials_view(job))
+        "trials", params=dict(corpus=corpus, models=list(job.description.get("models", [])), n_examples=n_examples,
+                              max_steps=max_steps, learning_rate=learning_rate, seed=seed))
+    return (job.id, *_trials_view(job, owner=True))
 
 
 @guard
 def trials_status(job_id: str | None = None) -> tuple[Any, ...]:
-    """API ``trials_status``: progress, table, chart, timer and CSV (once ended) of the job (default: the latest one)."""
-    return _trials_view(_job(job_id))
+    """API ``trials_status``: progress, table, chart, timer, CSV (once ended) and Stop button of the job
+    (default: the latest one); anyone may watch, Stop is enabled only with the job's id."""
+    from lm_demo.ui.ownership import is_owner
+
+    job = _job(job_id)
+    return _trials_view(job, is_owner(job, job_id))
 
 
 @guard
 def trials_stop(job_id: str | None = None) -> str:
-    """API ``trials_stop``: ask the job to stop (at its next training step)."""
-    job = _job(job_id)
-    if job is None or not job.running:
+    """API ``trials_stop``: ask the running comparison to stop (at its next training step).
+
+    Only with its id (what ``trials_start`` returned to whoever started it).
+    """
+    from lm_demo.model_trials import latest_trials_job
+    from lm_demo.ui.ownership import request_stop
+
+    if not request_stop(latest_trials_job(), job_id):
         return T("cmp.trials.progress.idle")
-    job.request_stop()
     return T("cmp.trials.progress.stopping")
 
 
@@ -336,18 +351,19 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
             seed = Number(42, precision=0, label=T("cmp.trials.seed"))
         with gr.Row():
             start = gr.Button(T("cmp.trials.start"), variant="primary", elem_id="cmp-trials-start")
-            stop = gr.Button(T("cmp.trials.stop"), variant="stop", elem_id="cmp-trials-stop")
-        job_id = gr.State(None)
+            stop = gr.Button(T("cmp.trials.stop"), variant="stop", interactive=False, elem_id="cmp-trials-stop")
+        # The id of the comparison this browser started: the key to stop it (kept across reloads).
+        job_id = gr.BrowserState(None, storage_key="lm_demo_trials_job")
         status = gr.Markdown(elem_id="cmp-trials-status")
         table = gr.Dataframe(label=T("cmp.trials.table"), interactive=False, wrap=True, max_height=420,
                              elem_id="cmp-trials-table")
         csv = csv_button("cmp-trials-csv")
         chart = gr.Plot(label=T("cmp.trials.chart"), elem_id="cmp-trials-chart")
         timer = gr.Timer(2.0, active=False)
-        view = [status, table, chart, timer, csv]
+        view = [status, table, chart, timer, csv, stop]
         start.click(trials_start, [models, corpus, n_examples, max_steps, lr, seed],
                     [job_id, *view], api_name="trials_start")
         timer.tick(trials_status, [job_id], view, api_name="trials_status")
-        stop.click(trials_stop, [job_id], [status], api_name="trials_stop")
+        stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False)
         # A reloaded page (or another teacher's) picks up the running or latest comparison.
         tab.select(trials_status, [job_id], view, api_visibility="private")

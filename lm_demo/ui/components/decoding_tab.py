@@ -14,7 +14,7 @@ import gradio as gr
 
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import download, png_hint, settings_box
-from lm_demo.ui.widgets import Number, Slider
+from lm_demo.ui.widgets import Number, Slider, Textbox
 
 EXAMPLE_PROMPTS = ["Había una vez", "En un lugar de la Mancha", "Érase una vez una niña que"]
 DECODERS = ("greedy", "sampling", "epsilon")
@@ -120,7 +120,7 @@ def build(ctx: UIContext) -> None:
         gr.Markdown(T("dec.intro"))
         with gr.Row():
             with gr.Column(scale=2):
-                prompt = gr.Textbox(label=T("dec.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
+                prompt = Textbox(label=T("dec.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
                                     elem_id="dec-prompt")
                 gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("dec.examples"))
             with gr.Column(scale=1):

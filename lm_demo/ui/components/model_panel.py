@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from lm_demo.ui.common import T, UIContext, guard
+from lm_demo.ui.common import T, UIContext, guard, in_code, plain
 
 
 def status_markdown(loaded: Any) -> str:
@@ -14,9 +14,9 @@ def status_markdown(loaded: Any) -> str:
     from lm_demo.model_info import count_parameters, human_count
 
     src = T(f"model.source.{loaded.source}")
-    line = T("mp.status", name=loaded.name, resolved=loaded.resolved, source=src, device=loaded.device,
-             dtype=loaded.dtype, params=human_count(count_parameters(loaded.model)))
-    warn = "".join(f"\n\n> ⚠️ {retranslate(n)}" for n in loaded.notes)  # notes kept from the first load
+    line = T("mp.status", name=in_code(loaded.name), resolved=loaded.resolved, source=src,
+             device=loaded.device, dtype=loaded.dtype, params=human_count(count_parameters(loaded.model)))
+    warn = "".join(f"\n\n> ⚠️ {plain(retranslate(n))}" for n in loaded.notes)  # notes kept from the first load
     return line + warn
 
 

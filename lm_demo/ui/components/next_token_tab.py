@@ -8,7 +8,7 @@ import gradio as gr
 
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
-from lm_demo.ui.widgets import Slider
+from lm_demo.ui.widgets import Slider, Textbox
 
 EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
 # Locale keys of ``next_token.TABLE_COLUMNS``, in order.
@@ -55,7 +55,7 @@ def build(ctx: UIContext) -> None:
         gr.Markdown(T("nt.intro"))
         with gr.Row():
             with gr.Column(scale=2):
-                prompt = gr.Textbox(label=T("nt.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
+                prompt = Textbox(label=T("nt.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=8,
                                     elem_id="nt-prompt")
                 gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("nt.examples"))
             with gr.Column(scale=1):
