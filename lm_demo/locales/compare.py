@@ -58,6 +58,11 @@ ES = {
     "cmp.note.no_eval_text": "No hay texto de evaluación: pega uno en «Texto de evaluación» para ver la perplejidad.",
     "cmp.note.eval_truncated": "El texto de evaluación es largo: se usan sus primeros {n} tokens (de {total}).",
     "cmp.note.greedy_same": "Con temperatura 0 (voraz) todas las muestras de un modelo son iguales.",
+    # perplexity (lm_demo.perplexity)
+    "ppl.err.split": "Forma de separar textos desconocida «{mode}». Usa una de: {modes}.",
+    "ppl.err.too_short": "No hay nada que puntuar: cada texto necesita al menos dos tokens (el primero es solo contexto).",
+    "ppl.note.truncated": "El texto de evaluación es largo: se puntuaron {n} de sus {total} tokens ({k} de {m} textos, el último cortado).",
+    "ppl.note.short_texts": "{n} texto(s) de un solo token no tienen nada que puntuar (el primer token es solo contexto).",
     # errors
     "cmp.err.no_eval_text": "El texto de evaluación está vacío.",
     "cmp.err.no_eos": "El tokenizador no tiene token de fin de texto; no se puede calcular la perplejidad.",
@@ -125,6 +130,10 @@ EN = {
     "cmp.note.no_eval_text": "No evaluation text: paste one under “Evaluation text” to see the perplexity.",
     "cmp.note.eval_truncated": "The evaluation text is long: its first {n} tokens (of {total}) are used.",
     "cmp.note.greedy_same": "With temperature 0 (greedy) all samples of a model are the same.",
+    "ppl.err.split": "Unknown way to split texts “{mode}”. Use one of: {modes}.",
+    "ppl.err.too_short": "Nothing to score: each text needs at least two tokens (the first is only context).",
+    "ppl.note.truncated": "The evaluation text is long: {n} of its {total} tokens were scored ({k} of {m} texts, the last one cut).",
+    "ppl.note.short_texts": "{n} one-token text(s) have nothing to score (the first token is only context).",
     "cmp.err.no_eval_text": "The evaluation text is empty.",
     "cmp.err.no_eos": "The tokenizer has no end-of-text token; perplexity can't be computed.",
     "cmp.err.metadata_corrupt": "Checkpoint “{name}” is damaged: its metadata.json is not valid JSON.",
