@@ -54,8 +54,8 @@ def split_texts(text: str | None, mode: str = "lines") -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
-def clean_texts(texts: Iterable[str] | str | None) -> list[str]:
-    """Non-empty, stripped texts (a single string is one text), at most ``MAX_TEXT_CHARS`` in all.
+def clean_texts(texts: Iterable[str] | str | None, max_chars: int | None = MAX_TEXT_CHARS) -> list[str]:
+    """Non-empty, stripped texts (a single string is one text), at most ``max_chars`` in all (None: no cap).
 
     Raises ``UserError`` when none is left.
     """
@@ -63,15 +63,18 @@ def clean_texts(texts: Iterable[str] | str | None) -> list[str]:
         texts = []
     if isinstance(texts, str):
         texts = [texts]
+    cap = math.inf if max_chars is None else max_chars
     out, total = [], 0
     for t in texts:
         if t is None or not str(t).strip():
             continue
-        t = str(t).strip()[: max(0, MAX_TEXT_CHARS - total)]
+        t = str(t).strip()
+        if total + len(t) > cap:
+            t = t[: int(cap - total)]
         if t:
             out.append(t)
             total += len(t)
-        if total >= MAX_TEXT_CHARS:
+        if total >= cap:
             break
     if not out:
         raise UserError("cmp.err.no_eval_text")
@@ -260,18 +263,22 @@ def token_losses(
 
     A single string is one text (``split_texts`` splits pasted text first).
     ``max_tokens`` (None = all) caps the scored tokens so the tab stays fast:
-    whole texts in order, the last one cut, with a note.  Raises
-    ``UserError`` when nothing can be scored.
+    whole texts in order, the last one cut, with a note (and the texts are
+    read up to ``MAX_TEXT_CHARS`` characters).  Raises ``UserError`` when
+    nothing can be scored.
     """
     from lm_demo.locales import t
     from lm_demo.tokens import token_label
 
-    texts = clean_texts(texts)
+    given = clean_texts(texts, max_chars=None)
+    texts = given if max_tokens is None else clean_texts(given)
     tok = loaded.tokenizer
     L = max(2, int(loaded.max_positions))
     encoded = [_encode_with_offsets(tok, x) for x in texts]
     total = sum(max(0, len(ids) - 1) for ids, _ in encoded)
     notes: list[str] = []
+    if len(texts) < len(given) or texts[-1] != given[len(texts) - 1]:
+        notes.append(t("ppl.note.chars_cut", n=f"{MAX_TEXT_CHARS:,}".replace(",", " ")))
     truncated_from = None
     kept_texts, kept = texts, encoded
     if max_tokens is not None and total > int(max_tokens):
@@ -312,7 +319,7 @@ def token_losses(
     return TokenLosses(
         model_name=loaded.name, texts=list(kept_texts), losses=losses, token_ids=token_ids, labels=labels,
         contexts=contexts, char_starts=char_starts, text_index=text_index, text_tokens=[len(i) for i, _ in kept],
-        joined_text=SEPARATOR.join(kept_texts), max_length=L, stride=stride, texts_given=len(texts),
+        joined_text=SEPARATOR.join(kept_texts), max_length=L, stride=stride, texts_given=len(given),
         truncated_from=truncated_from, notes=notes,
     )
 

@@ -142,6 +142,9 @@ def test_the_cap_keeps_whole_texts_in_order_and_says_so(bundled):
     full = token_losses(bundled, texts)
     assert res.losses == pytest.approx(full.losses[: a + 3], abs=1e-4)
     assert token_losses(bundled, JOKE, stride=10_000).stride == bundled.max_positions - 1  # clamped
+    huge = token_losses(bundled, [JOKE * 1500, JOKE * 1500], max_tokens=10)  # 2 x 120,000 characters
+    assert huge.n_tokens == 10 and any("200 000" in n for n in huge.notes)
+    assert huge.texts_given == 2 and huge.n_texts == 1
 
 
 def test_short_and_empty_texts(bundled):
