@@ -40,7 +40,7 @@ def next_token(
     res = next_token_distribution(loaded, prompt, temperature, top_k, top_p, top_n)
     entropy = T("nt.entropy", raw=res.entropy_raw, warped=res.entropy_warped, kept=res.kept_tokens,
                 vocab=res.vocab_size, n=len(res.prompt_ids))
-    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"), y_title=T("nt.col.prob"))
+    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"), y_title=T("nt.chart.y"))
     settings = exports.make_settings("next_token", prompt=prompt, **exports.model_names(loaded),
                                      params=dict(temperature=temperature, top_k=top_k, top_p=top_p, top_n=top_n))
     table = res.table().set_axis([T(f"nt.col.{c}") for c in TABLE_COLUMNS], axis=1)  # in the user's language
