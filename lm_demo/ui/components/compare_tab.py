@@ -185,8 +185,8 @@ def build(ctx: UIContext) -> None:
         with gr.Row():
             diff_chart = gr.Plot(label=T("cmp.diff_chart"), elem_id="cmp-diff-chart")
             with gr.Column():
-                table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=420,
-                                     elem_id="cmp-table")
+                table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=470, wrap=True,
+                                     column_widths=["10%", "19%", "26%", "19%", "26%"], elem_id="cmp-table")
                 csv = csv_button("cmp-csv")
         loss_chart = gr.Plot(label=T("cmp.loss_chart"), elem_id="cmp-loss-chart")
         png_hint()
@@ -223,11 +223,16 @@ def perplexity(text: str, model_name: str | None = None, split: str = "lines") -
     from lm_demo.models import load_model
     from lm_demo.perplexity import split_texts, token_losses
 
+    from lm_demo.exports import model_names
+
     texts = split_texts(text, split)  # a bad split fails before loading a model
     loaded = load_model(model_name)
     res = token_losses(loaded, texts)
-    out = res.summary() | {"split": split, "notes": loaded.notes + res.notes}
-    summary = T("ppl.summary", model=loaded.name, ppl=res.perplexity, texts=res.n_texts, n=res.n_tokens,
+    names = model_names(loaded)  # offline, the bundled model stands in for a hub one: say which one scored
+    used = names["model_used"] or names["model"]
+    out = res.summary() | {"model": used, "model_requested": names["model"], "split": split,
+                           "notes": loaded.notes + res.notes}
+    summary = T("ppl.summary", model=used, ppl=res.perplexity, texts=res.n_texts, n=res.n_tokens,
                 loss=res.mean_loss)
     notes = notes_markdown(out["notes"])
     return out, summary + ("\n\n" + notes if notes else "")

@@ -19,7 +19,7 @@ from lm_demo.ui.widgets import Number, Slider
 EXAMPLE_PROMPTS = ["Había una vez", "En un lugar de la Mancha", "Érase una vez una niña que"]
 DECODERS = ("greedy", "sampling", "epsilon")
 STREAM_EVERY_S = 0.25
-COLUMN_WIDTHS = ["6%", "30%", "9%", "7%", "9%", "11%", "9%", "9%", "10%"]
+COLUMN_WIDTHS = ["5%", "27%", "8%", "8%", "9%", "14%", "9%", "10%", "10%"]
 COLUMNS = ("step", "candidates", "chosen", "rank", "prob", "warped", "mode", "cum", "cum_warped")
 DEFAULTS = dict(max_steps=30, seed=0, top_n=5, max_sentences=0, temperature=0.8, top_k=40, top_p=1.0,
                 repetition_penalty=1.0, epsilon=0.5)

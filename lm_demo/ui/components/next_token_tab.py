@@ -13,6 +13,7 @@ from lm_demo.ui.widgets import Slider
 EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
 # Locale keys of ``next_token.TABLE_COLUMNS``, in order.
 TABLE_COLUMNS = ("rank", "token", "id", "prob", "cum", "warped")
+COLUMN_WIDTHS = ["14%", "15%", "10%", "18%", "21%", "22%"]  # long headers (each names its distribution) wrap
 
 
 @guard
@@ -71,7 +72,8 @@ def build(ctx: UIContext) -> None:
         entropy = gr.Markdown(elem_id="nt-entropy")
         with gr.Row():
             with gr.Column():
-                table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420)
+                table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420,
+                                     wrap=True, column_widths=COLUMN_WIDTHS)
                 csv = csv_button("nt-csv")
             chart = gr.Plot(label=T("nt.chart"), elem_id="nt-chart")
         png_hint()
