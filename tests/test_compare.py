@@ -8,7 +8,6 @@ need damaged or extra checkpoints write them into a private folder.
 
 from __future__ import annotations
 
-import math
 import shutil
 
 import pytest
@@ -17,6 +16,7 @@ import torch
 from lm_demo import compare as cmp
 from lm_demo.errors import UserError
 from lm_demo.sampling import SamplingSettings
+from tests.reference_perplexity import transformers_perplexity
 
 FT = cmp.DEMO_FINETUNE
 PROMPT = "- Mamá, mamá,"
@@ -32,46 +32,6 @@ def ckpts(checkpoints_tmp, monkeypatch):
 SETTINGS = SamplingSettings(temperature=1.0, top_k=50, top_p=0.95)
 
 
-def plain_transformers_perplexity(folder, texts: list[str]) -> tuple[float, int]:
-    """By hand, with transformers only: each text on its own, first token context, mean of the rest.
-
-    Texts that fit the context go 16 at a time (by length), right-padded, padding masked out of attention and labels;
-    longer ones by the transformers guide's sliding window.
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model, tok = AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
-    L = model.config.n_positions
-    ids = [tok(text.strip(), add_special_tokens=False)["input_ids"] for text in texts]
-    total, count = 0.0, 0
-
-    def add(input_ids, attention_mask, labels) -> None:
-        nonlocal total, count
-        with torch.inference_mode():
-            loss = float(model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss)
-        k = int((labels[:, 1:] != -100).sum())
-        total, count = total + loss * k, count + k
-
-    short = sorted((x for x in ids if len(x) <= L), key=len)  # little padding
-    for i in range(0, len(short), 16):
-        batch = short[i: i + 16]
-        width = max(map(len, batch))
-        x = torch.tensor([b + [0] * (width - len(b)) for b in batch])
-        mask = torch.tensor([[1] * len(b) + [0] * (width - len(b)) for b in batch])
-        add(x, mask, x.masked_fill(mask == 0, -100))
-    for seq in (torch.tensor([x]) for x in ids if len(x) > L):
-        n, prev_end = seq.shape[1], 0
-        for begin in range(0, n, L // 2):
-            end = min(begin + L, n)
-            target = seq[:, begin:end].clone()
-            target[:, : -(end - prev_end)] = -100
-            add(seq[:, begin:end], None, target)
-            prev_end = end
-            if end == n:
-                break
-    return math.exp(total / count), count
-
-
 def test_pair_comes_from_metadata_and_the_tab_shows_the_hand_computed_perplexities(ckpts):
     pair = cmp.resolve_pair(FT)
     assert pair == cmp.Pair(base="gpt2-es-tiny", tuned=FT, base_from_metadata=True)
@@ -81,7 +41,7 @@ def test_pair_comes_from_metadata_and_the_tab_shows_the_hand_computed_perplexiti
     texts = cmp.eval_texts_of(FT)
     assert c.losses_base.n_texts == c.losses_tuned.n_texts == len(texts) == 187  # the whole held-out split
     for losses, name in ((c.losses_base, "gpt2-es-tiny"), (c.losses_tuned, FT)):
-        ppl, count = plain_transformers_perplexity(cmp.checkpoint_folder(name), texts)
+        ppl, count = transformers_perplexity(cmp.checkpoint_folder(name), texts)  # by hand
         assert losses.n_tokens == count
         assert losses.perplexity == pytest.approx(ppl, rel=1e-4), name
     # Trained on jokes, so held-out jokes surprise it much less than they surprise the base.

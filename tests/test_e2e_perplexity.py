@@ -11,7 +11,8 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
+
+from tests.reference_perplexity import transformers_perplexity
 
 pytestmark = pytest.mark.e2e
 
@@ -22,26 +23,7 @@ JOKES = ("- Mamá, mamá, ¿los peces duermen?\n- Claro, hijo, por eso hay que h
 
 
 def direct(model_name: str, texts: list[str]) -> tuple[float, int]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder = REPO / "checkpoints" / model_name
-    model, tok = AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
-    L = model.config.n_positions
-    total, count = 0.0, 0
-    for text in texts:
-        seq = tok(text, add_special_tokens=False, return_tensors="pt").input_ids
-        n, prev_end = seq.shape[1], 0
-        for begin in range(0, n, L // 2):
-            end = min(begin + L, n)
-            target = seq[:, begin:end].clone()
-            target[:, : -(end - prev_end)] = -100
-            with torch.inference_mode():
-                loss = float(model(seq[:, begin:end], labels=target).loss)
-            k = int((target[:, 1:] != -100).sum())
-            total, count, prev_end = total + loss * k, count + k, end
-            if end == n:
-                break
-    return math.exp(total / count), count
+    return transformers_perplexity(REPO / "checkpoints" / model_name, texts)
 
 
 @pytest.fixture(scope="module")

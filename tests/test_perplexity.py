@@ -16,6 +16,7 @@ import torch
 from lm_demo.errors import UserError
 from lm_demo.perplexity import SEPARATOR, sequence_losses, split_texts, token_losses, windows
 from lm_demo.tokens import visible
+from tests.reference_perplexity import guide_nll
 
 JOKE = "- Mamá, mamá, ¿los peces duermen?\n- Claro, hijo, por eso hay que hablar bajito."
 SONNET_LINE = "En el silencio de la noche oscura, la luna esconde su dolor de plata."
@@ -30,25 +31,6 @@ def hf_mean_loss(loaded, ids: list[int]) -> float:
     x = torch.tensor([ids])
     with torch.inference_mode():
         return float(loaded.model(input_ids=x, labels=x).loss)
-
-
-def hf_guide(model, ids: list[int], max_length: int, stride: int) -> tuple[float, int]:
-    """The transformers perplexity guide's sliding-window loop: (summed nll, scored tokens)."""
-    enc = torch.tensor([ids])
-    nll_sum, n_tokens, prev_end = 0.0, 0, 0
-    for begin in range(0, enc.size(1), stride):
-        end = min(begin + max_length, enc.size(1))
-        trg_len = end - prev_end
-        input_ids = enc[:, begin:end]
-        target = input_ids.clone()
-        target[:, :-trg_len] = -100
-        with torch.inference_mode():
-            loss = float(model(input_ids, labels=target).loss)
-        n = int((target[:, 1:] != -100).sum())  # the targets the shifted loss averaged over
-        nll_sum, n_tokens, prev_end = nll_sum + loss * n, n_tokens + n, end
-        if end == enc.size(1):
-            break
-    return nll_sum, n_tokens
 
 
 def test_one_text_first_token_is_context_and_the_rest_is_transformers_mean_loss(bundled):
@@ -82,7 +64,7 @@ def test_long_text_equals_the_guides_sliding_window_and_each_token_has_enough_co
     n = len(ids)
     assert n > 2 * L, "the text must need several windows"
     assert res.n_tokens == n - 1 and res.stride == stride and res.max_length == L
-    nll, count = hf_guide(bundled.model, ids, L, stride)
+    nll, count = guide_nll(bundled.model, ids, L, stride)
     assert count == n - 1
     assert res.perplexity == pytest.approx(math.exp(nll / count), rel=1e-5)
     assert all(c >= min(p + 1, L - stride) for p, c in enumerate(res.contexts))
