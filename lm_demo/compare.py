@@ -15,8 +15,8 @@ models) side by side on equal terms:
   one convention (``lm_demo.perplexity``: each text on its own, its first
   token context only).  Pasted text is split into texts by line or by
   blank-line block (``eval_split``), never glued into one document.  A
-  checkpoint's saved eval split is scored whole (up to
-  ``perplexity.DEFAULT_MAX_TOKENS``); results are cached per model, texts
+  checkpoint's saved eval split is scored whole up to ``eval_token_cap``
+  tokens (the bundled pair: all of it); results are cached per model, texts
   and language, since the split doesn't change between two prompts.
 
 Two arbitrary models may have different tokenizers; then tokens are matched
@@ -351,6 +351,22 @@ def _prob_in(other_probs: Any, same: bool, other: Any, this: Any, i: int) -> flo
 
 # --------------------------------------------------------------------------- perplexity
 LOSSES_CACHE_SIZE = 8
+SMALL_MODEL_PARAMS = 50_000_000
+LARGE_MODEL_MAX_TOKENS = 4096  # a GPT-2-small pair on 2 CPU cores: a few seconds each
+
+
+def eval_token_cap(*models: Any) -> int:
+    """Scored tokens per model for the held-out text: all of a small model's split, fewer for big models on CPU.
+
+    The bundled pair scores its whole split (``perplexity.DEFAULT_MAX_TOKENS``);
+    a pair with a model over ``SMALL_MODEL_PARAMS`` parameters on a CPU stops at
+    ``LARGE_MODEL_MAX_TOKENS`` (whole texts in order; the summary says so).
+    """
+    from lm_demo.perplexity import DEFAULT_MAX_TOKENS
+
+    big = any(str(getattr(m, "device", "cpu")) == "cpu"
+              and sum(p.numel() for p in m.model.parameters()) > SMALL_MODEL_PARAMS for m in models)
+    return LARGE_MODEL_MAX_TOKENS if big else DEFAULT_MAX_TOKENS
 _LOSSES_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple, Any]]" = weakref.WeakKeyDictionary()
 _LOSSES_LOCK = threading.Lock()
 
@@ -414,7 +430,7 @@ def compare(
     the base's; with none, perplexity is skipped and a note says how to get it.
     """
     from lm_demo.locales import t
-    from lm_demo.perplexity import DEFAULT_MAX_TOKENS, split_texts
+    from lm_demo.perplexity import split_texts
     from lm_demo.tokens import encode_prompt
 
     if prompt is None or not str(prompt).strip():
@@ -447,7 +463,7 @@ def compare(
                 break
     losses_b = losses_t = None
     if texts:
-        cap = DEFAULT_MAX_TOKENS if eval_max_tokens is None else eval_max_tokens
+        cap = eval_token_cap(lb, lt) if eval_max_tokens is None else eval_max_tokens
         losses_b = held_out_losses(lb, texts, cap)
         losses_t = held_out_losses(lt, texts, cap)
     else:

@@ -57,6 +57,23 @@ def test_pair_comes_from_metadata_and_the_tab_shows_the_hand_computed_perplexiti
     assert again.losses_tuned is c.losses_tuned  # cached: the split doesn't change between prompts
 
 
+def test_big_models_on_a_cpu_score_fewer_held_out_tokens(bundled):
+    """A GPT-2-small-sized model (on the meta device: real modules, no weights) gets the smaller cap."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lm_demo.models import LoadedModel
+    from lm_demo.perplexity import DEFAULT_MAX_TOKENS
+
+    with torch.device("meta"):
+        big = GPT2LMHeadModel(GPT2Config(n_layer=6))
+    assert sum(p.numel() for p in big.parameters()) > cmp.SMALL_MODEL_PARAMS
+    loaded = LoadedModel("big", "big", "local", big, bundled.tokenizer, "cpu", "float32")
+    assert cmp.eval_token_cap(bundled) == DEFAULT_MAX_TOKENS
+    assert cmp.eval_token_cap(bundled, loaded) == cmp.LARGE_MODEL_MAX_TOKENS < DEFAULT_MAX_TOKENS
+    assert cmp.eval_token_cap(LoadedModel("big", "big", "local", big, bundled.tokenizer, "cuda", "bf16")) == \
+        DEFAULT_MAX_TOKENS
+
+
 def test_pasted_texts_are_split_by_line_or_block_never_glued(ckpts):
     from lm_demo.models import load_model
     from lm_demo.perplexity import token_losses
