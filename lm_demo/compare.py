@@ -11,8 +11,13 @@ models) side by side on equal terms:
 - the next-token distributions, and the tokens that gained and lost the most
   probability (taken from ``lm_demo.next_token.last_logits``, the same
   numbers the "Siguiente token" tab shows);
-- the perplexity of both on held-out text, token by token
-  (``lm_demo.perplexity``).
+- the perplexity of both on held-out texts, token by token, with the app's
+  one convention (``lm_demo.perplexity``: each text on its own, its first
+  token context only).  Pasted text is split into texts by line or by
+  blank-line block (``eval_split``), never glued into one document.  A
+  checkpoint's saved eval split is scored whole up to ``eval_token_cap``
+  tokens (the bundled pair: all of it); results are cached per model, texts
+  and language, since the split doesn't change between two prompts.
 
 Two arbitrary models may have different tokenizers; then tokens are matched
 by their text, and a token the other vocabulary can't produce in one piece
@@ -22,6 +27,9 @@ counts as probability 0 there (the result says so).
 from __future__ import annotations
 
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -341,6 +349,50 @@ def _prob_in(other_probs: Any, same: bool, other: Any, this: Any, i: int) -> flo
     return float(other_probs[j]) if j is not None and j < other_probs.numel() else 0.0
 
 
+# --------------------------------------------------------------------------- perplexity
+LOSSES_CACHE_SIZE = 8
+SMALL_MODEL_PARAMS = 50_000_000
+LARGE_MODEL_MAX_TOKENS = 4096  # a GPT-2-small pair on 2 CPU cores: a few seconds each
+
+
+def eval_token_cap(*models: Any) -> int:
+    """Scored tokens per model for the held-out text: all of a small model's split, fewer for big models on CPU.
+
+    The bundled pair scores its whole split (``perplexity.DEFAULT_MAX_TOKENS``);
+    a pair with a model over ``SMALL_MODEL_PARAMS`` parameters on a CPU stops at
+    ``LARGE_MODEL_MAX_TOKENS`` (whole texts in order; the summary says so).
+    """
+    from lm_demo.perplexity import DEFAULT_MAX_TOKENS
+
+    big = any(str(getattr(m, "device", "cpu")) == "cpu"
+              and sum(p.numel() for p in m.model.parameters()) > SMALL_MODEL_PARAMS for m in models)
+    return LARGE_MODEL_MAX_TOKENS if big else DEFAULT_MAX_TOKENS
+_LOSSES_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple, Any]]" = weakref.WeakKeyDictionary()
+_LOSSES_LOCK = threading.Lock()
+
+
+def held_out_losses(loaded: Any, texts: list[str], max_tokens: int | None) -> Any:
+    """``perplexity.token_losses`` of ``loaded`` on ``texts``, cached per model (weakly), texts, cap and language.
+
+    Returns the cached ``TokenLosses`` itself: callers must not modify it.
+    """
+    from lm_demo.locales import current_lang
+    from lm_demo.perplexity import token_losses
+
+    key = (tuple(texts), max_tokens, current_lang())
+    with _LOSSES_LOCK:
+        found = _LOSSES_CACHE.get(loaded.model, {}).get(key)
+    if found is not None:
+        return found
+    res = token_losses(loaded, texts, max_tokens=max_tokens)
+    with _LOSSES_LOCK:
+        per_model = _LOSSES_CACHE.setdefault(loaded.model, OrderedDict())
+        per_model[key] = res
+        while len(per_model) > LOSSES_CACHE_SIZE:
+            per_model.popitem(last=False)
+    return res
+
+
 # --------------------------------------------------------------------------- everything
 @dataclass
 class Comparison:
@@ -356,6 +408,7 @@ class Comparison:
     settings: SamplingSettings
     seed: int
     notes: list[str] = field(default_factory=list)
+    eval_split: str = "lines"  # how pasted text was split into texts
 
 
 def compare(
@@ -368,19 +421,21 @@ def compare(
     seed: int = DEFAULT_SEED,
     eval_text: str | None = None,
     eval_max_tokens: int | None = None,
+    eval_split: str = "lines",
 ) -> Comparison:
     """Run the whole before/after comparison for one prompt (see the module docstring).
 
-    Held-out text: ``eval_text`` when given, else the tuned checkpoint's
-    saved eval split, else the base's; with none, perplexity is skipped and a
-    note says how to get it.
+    Held-out texts: ``eval_text`` split by ``eval_split`` ("lines" or
+    "blocks") when given, else the tuned checkpoint's saved eval split, else
+    the base's; with none, perplexity is skipped and a note says how to get it.
     """
     from lm_demo.locales import t
-    from lm_demo.perplexity import DEFAULT_MAX_TOKENS, token_losses
+    from lm_demo.perplexity import split_texts
     from lm_demo.tokens import encode_prompt
 
     if prompt is None or not str(prompt).strip():
         raise UserError("err.empty_prompt")  # before loading any model
+    pasted = split_texts(eval_text, eval_split) if eval_text and eval_text.strip() else []  # bad split: fail fast
     pair = resolve_pair(tuned, base)
     lb = load_for_compare(pair.base)
     lt = load_for_compare(pair.tuned)
@@ -398,8 +453,8 @@ def compare(
 
     texts: list[str] = []
     source = "none"
-    if eval_text and eval_text.strip():
-        texts, source = [eval_text], "pasted"
+    if pasted:
+        texts, source = pasted, "pasted"
     else:
         for name in (pair.tuned, pair.base):
             texts = eval_texts_of(name)
@@ -408,9 +463,9 @@ def compare(
                 break
     losses_b = losses_t = None
     if texts:
-        cap = DEFAULT_MAX_TOKENS if eval_max_tokens is None else eval_max_tokens
-        losses_b = token_losses(lb, texts, max_tokens=cap)
-        losses_t = token_losses(lt, texts, max_tokens=cap)
+        cap = eval_token_cap(lb, lt) if eval_max_tokens is None else eval_max_tokens
+        losses_b = held_out_losses(lb, texts, cap)
+        losses_t = held_out_losses(lt, texts, cap)
     else:
         notes.append(t("cmp.note.no_eval_text"))
     for extra in (sb.notes, st.notes, diff.notes, losses_b.notes if losses_b else [], losses_t.notes if losses_t else []):
@@ -418,4 +473,5 @@ def compare(
             if n not in notes:
                 notes.append(n)
     return Comparison(pair, lb.resolved, lt.resolved, sb, st, diff, losses_b, losses_t, source,
-                      settings.clamped(min(lb.vocab_size, lt.vocab_size)), seed, notes)
+                      settings.clamped(min(lb.vocab_size, lt.vocab_size)), seed, notes,
+                      (eval_split or "lines").strip().lower())

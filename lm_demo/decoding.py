@@ -11,16 +11,20 @@ Why this shape:
   distribution is ``lm_demo.sampling.warp_logits`` (transformers'
   LogitsProcessors); clamps are documented there.
 - **Reproducible per decoder.** Decoder ``i`` owns a ``torch.Generator``
-  seeded with ``seed + i`` and draws exactly two uniforms per step, whatever
-  its kind: ``coin`` (epsilon-greedy's choice) and ``u`` (the inverse-CDF
-  sample).  So a decoder's tokens don't depend on which decoders run beside
-  it, epsilon=0 reproduces the sampling decoder with the same seed, and
-  epsilon=1 reproduces greedy.
-- **What the numbers mean.** ``StepRow.prob``/``rank``/``candidates`` and
-  ``cum_logprob`` are in the model's own distribution (softmax at
-  temperature 1, no penalty): how likely the model found the text.
-  ``StepRow.warped_prob`` is the chosen token's probability in the
-  distribution the decoder actually drew from (1 for greedy choices).
+  seeded with ``seeds[i]`` (default ``seed + i``) and draws exactly two
+  uniforms per step, whatever its kind: ``coin`` (epsilon-greedy's choice)
+  and ``u`` (the inverse-CDF sample).  So a decoder's tokens don't depend on
+  which decoders run beside it, and with the same seed stream epsilon=0
+  reproduces the sampling decoder and epsilon=1 the greedy one (the
+  decoding tab gives all its decoders ``seed``).
+- **Which distribution each number is in** (the tables label them):
+  "modelo (T=1)": ``StepRow.prob``/``rank``/``candidates`` and
+  ``cum_logprob``, the model's own softmax at temperature 1 with no
+  top-k/top-p/penalty: how likely the model found the text.  "muestreada":
+  ``StepRow.warped_prob`` and ``warped_cum_logprob``, the distribution the
+  step actually drew from (after temperature, top-k, top-p and repetition
+  penalty); a greedy choice (greedy, or epsilon-greedy's greedy steps) drew
+  from the one-hot argmax, so 1 and 0.
 - **Epsilon-greedy** (the seeds' definition): with probability ``epsilon``
   take the argmax, otherwise sample from the sampling distribution.
 
@@ -43,7 +47,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from lm_demo.errors import UserError
 from lm_demo.sampling import SamplingSettings, warp_logits
@@ -129,8 +133,9 @@ class StepRow:
     rank: int  # 1 = the model's most likely token
     prob: float  # model probability (temperature 1)
     mode: str  # "greedy" | "sampled"
-    cum_logprob: float  # sum of ln(prob) of the tokens chosen so far
-    warped_prob: float = 1.0  # probability in the decoder's own distribution
+    cum_logprob: float  # sum of ln(prob) of the tokens chosen so far (model, T=1)
+    warped_prob: float = 1.0  # probability in the distribution the step drew from (1 for a greedy choice)
+    warped_cum_logprob: float = 0.0  # sum of ln(warped_prob) so far
 
 
 @dataclass
@@ -207,6 +212,7 @@ def _prepare(
     seed: Any,
     top_n: Any,
     max_sentences: Any,
+    seeds: Sequence[Any] | None = None,
 ) -> tuple[list[int], list[DecoderRun], int, int, int | None, list[str]]:
     """Validate and clamp every input (before any model work)."""
     from lm_demo.locales import t
@@ -228,6 +234,17 @@ def _prepare(
     if math.isinf(seed_x):
         raise UserError("err.bad_number", field=_field("seed"))
     base_seed = int(seed_x)
+    if seeds is None:
+        run_seeds = [base_seed + i for i in range(len(decoders))]
+    else:
+        if len(seeds) != len(decoders):
+            raise ValueError(f"{len(seeds)} seeds for {len(decoders)} decoders")
+        run_seeds = []
+        for x in seeds:
+            v = _to_number(x, "seed", base_seed)
+            if math.isinf(v):
+                raise UserError("err.bad_number", field=_field("seed"))
+            run_seeds.append(int(v))
 
     specs = []
     for d in decoders:
@@ -252,7 +269,7 @@ def _prepare(
 
     enc = encode_prompt(loaded.tokenizer, prompt, ctx - steps)
     notes.extend(enc.notes)
-    runs = [DecoderRun(i, s, (base_seed + i) % 2**63) for i, s in enumerate(specs)]
+    runs = [DecoderRun(i, s, run_seeds[i] % 2**63) for i, s in enumerate(specs)]
     return enc.ids, runs, steps, n, sentences, notes
 
 
@@ -274,20 +291,23 @@ def decode_steps(
     top_n: int = 5,
     max_sentences: int | None = None,
     eos_token_id: int | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> Iterator[DecodeProgress]:
     """Run ``decoders`` on ``prompt`` together, yielding after every step.
 
     ``loaded`` is a ``models.LoadedModel``.  Each yield carries every
     decoder's rows so far and this step's new rows; the last yield has
     ``done=True`` and the final texts.  ``eos_token_id`` defaults to the
-    tokenizer's end-of-text token.  Inputs are validated and clamped first
+    tokenizer's end-of-text token.  ``seeds`` (one per decoder) replaces the
+    default ``seed + i``: the same seed for all gives every decoder the same
+    random stream.  Inputs are validated and clamped first
     (``UserError`` for what can't be clamped), so a bad input costs no model
     time.  The generator is lazy: stop iterating and no more steps run.
     """
     import torch
 
     prompt_ids, runs, steps, top_n, max_sentences, notes = _prepare(
-        loaded, prompt, decoders, max_steps, seed, top_n, max_sentences
+        loaded, prompt, decoders, max_steps, seed, top_n, max_sentences, seeds
     )
     model, tok = loaded.model, loaded.tokenizer
     device = model.device
@@ -336,15 +356,19 @@ def decode_steps(
                     context = torch.tensor([prompt_ids + run.token_ids], device=device) \
                         if s.repetition_penalty != 1.0 else no_context
                     warped = warp_logits(logits[row: row + 1], context, s)[0]
-                    wprobs = torch.softmax(warped, dim=-1)
-                    chosen = int(warped.argmax()) if greedy else _inverse_cdf(wprobs, u)
-                    wp = float(wprobs[chosen])
+                    if greedy:  # drawn from the one-hot argmax, as the greedy decoder's
+                        chosen, wp = int(warped.argmax()), 1.0
+                    else:
+                        wprobs = torch.softmax(warped, dim=-1)
+                        chosen = _inverse_cdf(wprobs, u)
+                        wp = float(wprobs[chosen])
                 if chosen in top_ids[row]:  # rank from the top-N; count only when outside it
                     rank = top_ids[row].index(chosen) + 1
                 else:
                     rank = int((probs[row] > probs[row, chosen]).sum()) + 1
                 lp = float(logp[row, chosen])
                 prev = run.rows[-1].cum_logprob if run.rows else 0.0
+                prev_w = run.rows[-1].warped_cum_logprob if run.rows else 0.0
                 r = StepRow(
                     step=step,
                     candidates=[(label(i), v) for i, v in zip(top_ids[row], top_vals[row])],
@@ -355,6 +379,7 @@ def decode_steps(
                     mode="greedy" if greedy else "sampled",
                     cum_logprob=prev + lp,
                     warped_prob=wp,
+                    warped_cum_logprob=prev_w + math.log(wp),
                 )
                 run.rows.append(r)
                 new_rows[ri].append(r)
@@ -396,10 +421,11 @@ def decode(
     top_n: int = 5,
     max_sentences: int | None = None,
     eos_token_id: int | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> DecodeResult:
     """``decode_steps`` run to the end; returns its last (``done``) progress."""
     last = None
-    for last in decode_steps(loaded, prompt, decoders, max_steps, seed, top_n, max_sentences, eos_token_id):
+    for last in decode_steps(loaded, prompt, decoders, max_steps, seed, top_n, max_sentences, eos_token_id, seeds):
         pass
     assert last is not None and last.done
     return last
@@ -433,8 +459,9 @@ def text_pieces(tokenizer: Any, rows: list[StepRow], skip_ids: set[int] | None =
     return pieces
 
 
-TABLE_COLUMNS = ["paso", "candidatos (prob.)", "elegido", "rango", "prob.", "prob. ajustada", "modo",
-                 "log-prob acum."]
+TABLE_COLUMNS = ["paso", "candidatos · modelo (T=1)", "elegido", "rango · modelo (T=1)", "prob. · modelo (T=1)",
+                 "prob. · muestreada (tras T/top-k/top-p/penalización)", "modo", "log-prob acum. · modelo (T=1)",
+                 "log-prob acum. · muestreada"]
 
 
 def format_candidates(candidates: list[tuple[str, float]]) -> str:
@@ -449,27 +476,35 @@ def steps_frame(rows: list[StepRow], columns: list[str] | None = None,
 
     modes = mode_names or {"greedy": "voraz", "sampled": "muestreado"}
     data = [[r.step, format_candidates(r.candidates), r.chosen_token, r.rank, round(r.prob, 5),
-             round(r.warped_prob, 5), modes.get(r.mode, r.mode), round(r.cum_logprob, 4)] for r in rows]
+             round(r.warped_prob, 5), modes.get(r.mode, r.mode), round(r.cum_logprob, 4),
+             round(r.warped_cum_logprob, 4)] for r in rows]
     return pd.DataFrame(data, columns=columns or TABLE_COLUMNS)
+
+
+CSV_COLUMNS = ("step", "chosen_id", "chosen_token", "rank_model_T1", "prob_model_T1", "prob_sampled", "mode",
+               "cum_logprob_model_T1", "cum_logprob_sampled")
 
 
 def csv_frame(rows: list[StepRow], top_n: int | None = None) -> Any:
     """A decoder's rows for a spreadsheet: full precision, one column pair per candidate.
 
-    Columns ``step, chosen_id, chosen_token, rank, prob, warped_prob, mode,
-    cum_logprob`` then ``cand_i, p_i`` for i = 1..``top_n`` (default: the most
-    candidates any row has); a row with fewer candidates leaves the rest empty.
-    The token labels keep their visible spaces (␣).
+    The column names say the distribution: ``_model_T1`` is the model's own
+    (temperature 1, no top-k/top-p/penalty), ``_sampled`` the one the step
+    drew from.  Columns ``CSV_COLUMNS``, then ``cand_i, p_model_T1_i`` for
+    i = 1..``top_n`` (default: the most candidates any row has); a row with
+    fewer candidates leaves the rest empty.  The token labels keep their
+    visible spaces (␣).
     """
     import pandas as pd
 
     n = top_n if top_n is not None else max((len(r.candidates) for r in rows), default=0)
-    header = ["step", "chosen_id", "chosen_token", "rank", "prob", "warped_prob", "mode", "cum_logprob"]
+    header = list(CSV_COLUMNS)
     for i in range(1, n + 1):
-        header += [f"cand_{i}", f"p_{i}"]
+        header += [f"cand_{i}", f"p_model_T1_{i}"]
     data = []
     for r in rows:
-        line: list[Any] = [r.step, r.chosen_id, r.chosen_token, r.rank, r.prob, r.warped_prob, r.mode, r.cum_logprob]
+        line: list[Any] = [r.step, r.chosen_id, r.chosen_token, r.rank, r.prob, r.warped_prob, r.mode, r.cum_logprob,
+                           r.warped_cum_logprob]
         for lab, p in r.candidates[:n]:
             line += [lab, p]
         data.append(line + [None] * (len(header) - len(line)))

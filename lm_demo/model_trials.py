@@ -9,9 +9,13 @@ train/eval split, same hyperparameters, nothing saved), a row posted to the
 job as soon as a model is done, and the job's stop flag honoured between
 models and inside a model's training.
 
-Caveat shown in the UI: eval loss is per token, and models with different
-tokenizers cut the same text into different tokens, so across vocabularies
-the numbers compare "surprise per token", not exactly the same quantity.
+Eval loss and perplexity are training's evaluation (``TrainResult.eval_loss``,
+``eval_perplexity = exp(eval_loss)``): the app's one perplexity convention
+applied to the packed eval blocks, each block on its own with its first
+token as context (``lm_demo.trainer_eval``, the Trainer ``run_training``
+uses).  Caveat shown in the UI: models with different tokenizers cut the
+same text into different tokens, so across vocabularies the numbers compare
+"surprise per token", not exactly the same quantity.
 
 Events posted (besides the training events of each run): ``{"type":
 "trial", "index": i, "row": TrialRow as dict}`` whenever a row changes.

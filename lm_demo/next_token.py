@@ -23,7 +23,9 @@ from lm_demo.sampling import SamplingSettings, entropy_bits, warp_logits
 from lm_demo.tokens import encode_prompt, prompt_chips, token_label
 
 MAX_TOP_N = 100
-TABLE_COLUMNS = ["rango", "token", "id", "probabilidad", "prob. acumulada", "prob. ajustada"]
+# Each probability column says its distribution: the model's own (T=1) or the one sampled from.
+TABLE_COLUMNS = ["rango · modelo (T=1)", "token", "id", "prob. · modelo (T=1)", "prob. acumulada · modelo (T=1)",
+                 "prob. · muestreada (tras T/top-k/top-p)"]
 
 
 @dataclass
@@ -34,8 +36,8 @@ class NextTokenResult:
     prompt_chips: list[tuple[str, str]]
     top_ids: list[int]
     top_labels: list[str]
-    top_probs: list[float]  # raw softmax (temperature 1)
-    top_warped: list[float]  # after temperature/top-k/top-p
+    top_probs: list[float]  # the model's distribution: raw softmax (temperature 1)
+    top_warped: list[float]  # the sampled distribution: after temperature/top-k/top-p
     entropy_raw: float  # bits
     entropy_warped: float  # bits
     kept_tokens: int  # tokens with non-zero probability after warping

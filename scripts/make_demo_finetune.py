@@ -12,6 +12,13 @@ saves into a temporary checkpoints folder and the result is moved here.
 Usage (about 10 minutes on 2 CPU cores)::
 
     HF_HUB_OFFLINE=1 python scripts/make_demo_finetune.py
+    HF_HUB_OFFLINE=1 python scripts/make_demo_finetune.py --card-only   # metadata + README from the weights
+
+``--card-only`` trains nothing: it recomputes every number and sample of
+``metadata.json`` from the shipped weights (``tests/test_model_cards.py``
+does the same and compares) and writes the model card again.  Perplexities
+follow the app's one convention (``lm_demo.perplexity``): the "Antes /
+después" tab shows the same numbers on the saved split.
 """
 
 from __future__ import annotations
@@ -29,6 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = "gpt2-es-tiny-chistes"
 BASE = "gpt2-es-tiny"
 PROMPTS = ["- Mamá, mamá,", "- Doctor, doctor,", "Había una vez", "En el silencio de la noche"]
+SAMPLE_SETTINGS = dict(temperature=1.0, top_k=50, top_p=0.95)
+SAMPLE_SEED = 42
+SAMPLE_TOKENS = 40
+METHOD = "lm_demo.perplexity: each text on its own, first token context, exp(mean loss of the others)"
 
 
 def train(work: Path, args: argparse.Namespace) -> Path:
@@ -45,9 +56,74 @@ def train(work: Path, args: argparse.Namespace) -> Path:
     return work / f"{NAME}-build"
 
 
-def model_card(meta: dict, before: float, after: float, n_tokens: int, samples: dict, size_mb: float) -> str:
+def eval_texts(folder: Path) -> list[str]:
+    lines = (folder / "eval_texts.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(x)["text"] for x in lines if x.strip()]
+
+
+def eval_blocks(folder: Path, tok, meta: dict) -> list[list[int]]:
+    """The evaluation blocks training used: the saved split packed as ``lm_demo.packing`` packed it."""
+    from lm_demo.packing import pack_ids
+
+    hp, corpus = meta.get("hyperparameters", {}), meta.get("corpus", {})
+    ids = [tok(t, add_special_tokens=False)["input_ids"] for t in eval_texts(folder)]
+    blocks, _ = pack_ids(ids, int(corpus.get("block_size", hp.get("block_size", 128))), tok.eos_token_id)
+    return blocks[: int(hp.get("max_eval_blocks", 64))]
+
+
+def refresh_card(folder: Path) -> tuple[dict, str]:
+    """(metadata, README text) of the fine-tune in ``folder``: numbers and samples recomputed from its weights."""
+    from lm_demo.compare import generate_samples, held_out_losses
+    from lm_demo.models import bundled_model_path, load_model
+    from lm_demo.perplexity import DEFAULT_MAX_TOKENS
+    from lm_demo.sampling import SamplingSettings
+    from lm_demo.trainer_eval import evaluate_blocks
+
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    base = load_model(BASE, allow_fallback=False)
+    shipped = folder.resolve() == (bundled_model_path().parent / NAME).resolve()
+    tuned = load_model(NAME if shipped else str(folder.resolve()), allow_fallback=False, allow_any_path=True)
+    texts = eval_texts(folder)
+    # Exactly what "Antes / después" computes (and caches) on this split; the whole split must fit its cap.
+    lb, lt = held_out_losses(base, texts, DEFAULT_MAX_TOKENS), held_out_losses(tuned, texts, DEFAULT_MAX_TOKENS)
+    if lb.truncated_from or lt.truncated_from:
+        raise SystemExit(f"the eval split has more than {DEFAULT_MAX_TOKENS} tokens: the tab would cut it")
+    blocks = eval_blocks(folder, tuned.tokenizer, meta)
+    ev = evaluate_blocks(tuned.model, blocks)
+    settings = SamplingSettings(**SAMPLE_SETTINGS)
+    samples = {p: {"before": generate_samples(base, p, settings, 1, SAMPLE_TOKENS, SAMPLE_SEED).continuations[0],
+                   "after": generate_samples(tuned, p, settings, 1, SAMPLE_TOKENS, SAMPLE_SEED).continuations[0]}
+               for p in PROMPTS}
+    trainer = meta.get("trainer_evaluate") or {"eval_loss": meta.get("eval_loss"),
+                                               "eval_perplexity": meta.get("eval_perplexity")}
+    trainer["note"] = ("what transformers 5.23 Trainer.evaluate reported at the end of training (it divides the "
+                       "summed loss by every label, the first token of each block included); the history's eval "
+                       "events are in the same convention")
+    meta.update({
+        "name": NAME, "kind": "bundled-demo-finetune", "script": "scripts/make_demo_finetune.py",
+        "eval_loss": ev["eval_loss"], "eval_perplexity": ev["eval_perplexity"],
+        "eval_blocks": {"blocks": len(blocks), "tokens": int(ev["eval_tokens"]),
+                        "method": "lm_demo.trainer_eval.evaluate_blocks: each packed block on its own, first token "
+                                  "context"},
+        "trainer_evaluate": trainer,
+        "heldout_perplexity": {"base": round(lb.perplexity, 2), "tuned": round(lt.perplexity, 2),
+                               "texts": lb.n_texts, "tokens": lb.n_tokens, "method": METHOD},
+        "demo_samples": samples,
+        "demo_sample_settings": dict(SAMPLE_SETTINGS, seed=SAMPLE_SEED, max_new_tokens=SAMPLE_TOKENS,
+                                     engine="lm_demo.compare.generate_samples"),
+    })
+    return meta, model_card(meta, weights_mb(folder))
+
+
+def weights_mb(folder: Path) -> float:
+    return (folder / "model.safetensors").stat().st_size / 2**20
+
+
+def model_card(meta: dict, size_mb: float) -> str:
+    """README.md of the demo fine-tune, from its ``metadata.json`` (and the weights' size)."""
     corpus = meta.get("corpus", {})
     hp = meta.get("hyperparameters", {})
+    h, eb, tr = meta["heldout_perplexity"], meta["eval_blocks"], meta["trainer_evaluate"]
     lines = [
         f"# {NAME}",
         "",
@@ -61,7 +137,7 @@ def model_card(meta: dict, before: float, after: float, n_tokens: int, samples: 
         "Hugging Face data set `mrm8488/CHISTES_spanish_jokes`), column `text`.",
         f"- Categories `sexo` and `regionales` excluded for a classroom; {corpus.get('rows_after', '?')} jokes "
         f"used, {corpus.get('eval_texts', '?')} of them held out for evaluation (seeded split by text; "
-        "a sample is in `eval_texts.jsonl`).",
+        "all of them are in `eval_texts.jsonl`).",
         f"- Packed into {hp.get('block_size', 128)}-token blocks with `<|endoftext|>` between jokes "
         f"({corpus.get('train_tokens', '?')} training tokens).",
         "",
@@ -80,27 +156,42 @@ def model_card(meta: dict, before: float, after: float, n_tokens: int, samples: 
         f"{meta.get('best_step')}) is kept.",
         f"- Size: {size_mb:.1f} MB (fp32 safetensors, 5.3 M parameters, vocabulary 8000, context 256).",
         "",
-        "## Held-out perplexity (`lm_demo.perplexity`, the tab's own computation)",
+        "## Held-out perplexity",
         "",
-        f"On the {n_tokens} tokens of `eval_texts.jsonl` (jokes never seen in training):",
+        f"On the {h['texts']} jokes of `eval_texts.jsonl` (never seen in training), {h['tokens']:,} scored tokens, "
+        "with the app's one convention (`lm_demo.perplexity`, what the \"Antes / después\" tab shows): each joke "
+        "on its own, its first token only context, exp of the mean loss of the other tokens.",
         "",
         "| model | perplexity |",
         "|---|---|",
-        f"| `{BASE}` (before) | {before:.2f} |",
-        f"| `{NAME}` (after) | {after:.2f} |",
+        f"| `{BASE}` (before) | {h['base']:.2f} |",
+        f"| `{NAME}` (after) | {h['tuned']:.2f} |",
         "",
-        f"Trainer eval loss {meta.get('eval_loss', float('nan')):.4f} "
-        f"(perplexity {meta.get('eval_perplexity', float('nan')):.2f}) on packed eval blocks.",
+        f"Training's evaluation on its {eb['blocks']} packed {hp.get('block_size', 128)}-token eval blocks (each "
+        f"block on its own, first token context; `lm_demo.trainer_eval`): loss {meta['eval_loss']:.4f}, perplexity "
+        f"{meta['eval_perplexity']:.2f}. The training history in `metadata.json` was logged by `Trainer.evaluate` "
+        f"(transformers 5.23), which divides by every label of a block, the unpredicted first one included: it "
+        f"reported loss {tr['eval_loss']:.4f} (perplexity {tr['eval_perplexity']:.2f}) for the same weights.",
         "",
-        "## Samples (seed 42, temperature 1, top-k 50, top-p 0.95, 40 new tokens)",
+        f"## Samples (seed {SAMPLE_SEED}, temperature 1, top-k 50, top-p 0.95, {SAMPLE_TOKENS} new tokens)",
+        "",
+        "Written by the app's own sampler (`lm_demo.compare.generate_samples`): \"Antes / después\" with these "
+        "settings shows them as sample 1.",
         "",
     ]
-    for prompt, pair in samples.items():
+    for prompt, pair in meta["demo_samples"].items():
         lines += [f"Prompt `{prompt}`:", "",
                   f"- before: {json.dumps(prompt + pair['before'], ensure_ascii=False)}",
                   f"- after: {json.dumps(prompt + pair['after'], ensure_ascii=False)}", ""]
-    lines += ["Made by `scripts/make_demo_finetune.py`.", ""]
+    lines += ["Made by `scripts/make_demo_finetune.py` (`--card-only` rewrites this card from the weights).", ""]
     return "\n".join(lines)
+
+
+def write_card(folder: Path) -> dict:
+    meta, readme = refresh_card(folder)
+    (folder / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / "README.md").write_text(readme, encoding="utf-8")
+    return meta
 
 
 def main() -> None:
@@ -110,43 +201,23 @@ def main() -> None:
     ap.add_argument("--eval-steps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "checkpoints" / NAME)
+    ap.add_argument("--card-only", action="store_true", help="only recompute metadata.json and README.md")
     args = ap.parse_args()
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix="lm_demo-demo-ft-") as tmp:
-        built = train(Path(tmp), args)
-        if args.out.exists():
-            shutil.rmtree(args.out)
-        shutil.move(str(built), str(args.out))
-    os.environ.pop("LM_DEMO_CHECKPOINTS", None)
+    if not args.card_only:
+        with tempfile.TemporaryDirectory(prefix="lm_demo-demo-ft-") as tmp:
+            built = train(Path(tmp), args)
+            if args.out.exists():
+                shutil.rmtree(args.out)
+            shutil.move(str(built), str(args.out))
+        os.environ.pop("LM_DEMO_CHECKPOINTS", None)
+        from lm_demo.models import MODEL_CACHE
 
-    from lm_demo.compare import generate_samples
-    from lm_demo.models import MODEL_CACHE, load_model
-    from lm_demo.perplexity import token_losses
-    from lm_demo.sampling import SamplingSettings
-
-    MODEL_CACHE.evict(NAME)
-    meta_path = args.out / "metadata.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    texts = [json.loads(x)["text"] for x in (args.out / "eval_texts.jsonl").read_text(encoding="utf-8").splitlines()
-             if x.strip()]
-    base = load_model(BASE, allow_fallback=False)
-    tuned = load_model(str(args.out.resolve()), allow_fallback=False, allow_any_path=True)
-    lb, lt = token_losses(base, texts, max_tokens=None), token_losses(tuned, texts, max_tokens=None)
-    settings = SamplingSettings(1.0, 50, 0.95)
-    samples = {p: {"before": generate_samples(base, p, settings, 1, 40, 42).continuations[0],
-                   "after": generate_samples(tuned, p, settings, 1, 40, 42).continuations[0]} for p in PROMPTS}
-    meta.update({
-        "name": NAME, "kind": "bundled-demo-finetune", "script": "scripts/make_demo_finetune.py",
-        "heldout_perplexity": {"base": round(lb.perplexity, 2), "tuned": round(lt.perplexity, 2),
-                               "tokens": lb.n_tokens, "method": "lm_demo.perplexity.token_losses"},
-        "demo_samples": samples,
-    })
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file()) / 2**20
-    (args.out / "README.md").write_text(model_card(meta, lb.perplexity, lt.perplexity, lb.n_tokens, samples, size),
-                                        encoding="utf-8")
-    print(f"{NAME}: held-out perplexity {lb.perplexity:.2f} -> {lt.perplexity:.2f} on {lb.n_tokens} tokens; "
-          f"{size:.1f} MB; {time.time() - t0:.0f} s")
+        MODEL_CACHE.evict(NAME)
+    meta = write_card(args.out)
+    h = meta["heldout_perplexity"]
+    print(f"{NAME}: held-out perplexity {h['base']:.2f} -> {h['tuned']:.2f} on {h['texts']} texts, {h['tokens']} "
+          f"tokens; eval blocks {meta['eval_perplexity']:.2f}; {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

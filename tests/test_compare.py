@@ -16,6 +16,7 @@ import torch
 from lm_demo import compare as cmp
 from lm_demo.errors import UserError
 from lm_demo.sampling import SamplingSettings
+from tests.reference_perplexity import transformers_perplexity
 
 FT = cmp.DEMO_FINETUNE
 PROMPT = "- Mamá, mamá,"
@@ -31,17 +32,69 @@ def ckpts(checkpoints_tmp, monkeypatch):
 SETTINGS = SamplingSettings(temperature=1.0, top_k=50, top_p=0.95)
 
 
-def test_pair_comes_from_metadata_and_the_fine_tune_learned_the_corpus(ckpts):
+def test_pair_comes_from_metadata_and_the_tab_shows_the_hand_computed_perplexities(ckpts):
     pair = cmp.resolve_pair(FT)
     assert pair == cmp.Pair(base="gpt2-es-tiny", tuned=FT, base_from_metadata=True)
     assert FT in cmp.finetuned_checkpoints()
     c = cmp.compare(PROMPT, tuned=FT, settings=SETTINGS, n_samples=3, max_new_tokens=12, seed=7)
     assert c.eval_source == f"checkpoint:{FT}"
-    assert c.losses_base.n_tokens == c.losses_tuned.n_tokens == 2048  # capped, with a note
+    texts = cmp.eval_texts_of(FT)
+    assert c.losses_base.n_texts == c.losses_tuned.n_texts == len(texts) == 187  # the whole held-out split
+    for losses, name in ((c.losses_base, "gpt2-es-tiny"), (c.losses_tuned, FT)):
+        ppl, count = transformers_perplexity(cmp.checkpoint_folder(name), texts)  # by hand
+        assert losses.n_tokens == count
+        assert losses.perplexity == pytest.approx(ppl, rel=1e-4), name
     # Trained on jokes, so held-out jokes surprise it much less than they surprise the base.
-    assert c.losses_tuned.perplexity < 0.8 * c.losses_base.perplexity
+    assert c.losses_tuned.perplexity < 0.5 * c.losses_base.perplexity
     assert c.diff.same_vocab and c.diff.total_variation > 0.01
-    assert any("gpt2-es-tiny" in n for n in c.notes) and any("2048" in n for n in c.notes)
+    assert any("gpt2-es-tiny" in n for n in c.notes)
+    # The numbers the model card states are the ones the tab shows.
+    meta = cmp.read_metadata(FT)["heldout_perplexity"]
+    assert meta["base"] == pytest.approx(c.losses_base.perplexity, abs=0.006)
+    assert meta["tuned"] == pytest.approx(c.losses_tuned.perplexity, abs=0.006)
+    assert meta["tokens"] == c.losses_base.n_tokens and meta["texts"] == 187
+    again = cmp.compare(PROMPT, tuned=FT, settings=SETTINGS, n_samples=1, max_new_tokens=3, seed=7)
+    assert again.losses_tuned is c.losses_tuned  # cached: the split doesn't change between prompts
+
+
+def test_big_models_on_a_cpu_score_fewer_held_out_tokens(bundled):
+    """A GPT-2-small-sized model (on the meta device: real modules, no weights) gets the smaller cap."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lm_demo.models import LoadedModel
+    from lm_demo.perplexity import DEFAULT_MAX_TOKENS
+
+    with torch.device("meta"):
+        big = GPT2LMHeadModel(GPT2Config(n_layer=6))
+    assert sum(p.numel() for p in big.parameters()) > cmp.SMALL_MODEL_PARAMS
+    loaded = LoadedModel("big", "big", "local", big, bundled.tokenizer, "cpu", "float32")
+    assert cmp.eval_token_cap(bundled) == DEFAULT_MAX_TOKENS
+    assert cmp.eval_token_cap(bundled, loaded) == cmp.LARGE_MODEL_MAX_TOKENS < DEFAULT_MAX_TOKENS
+    assert cmp.eval_token_cap(LoadedModel("big", "big", "local", big, bundled.tokenizer, "cuda", "bf16")) == \
+        DEFAULT_MAX_TOKENS
+
+
+def test_pasted_texts_are_split_by_line_or_block_never_glued(ckpts):
+    from lm_demo.models import load_model
+    from lm_demo.perplexity import token_losses
+
+    pasted = "- Mamá, mamá, ¿los peces duermen?\n- Claro, hijo.\n\nHabía una vez un perro que ladraba."
+    kw = dict(tuned=FT, settings=SETTINGS, n_samples=1, max_new_tokens=3, eval_text=pasted)
+    lines = cmp.compare(PROMPT, eval_split="lines", **kw)
+    blocks = cmp.compare(PROMPT, eval_split="blocks", **kw)
+    assert lines.eval_source == blocks.eval_source == "pasted"
+    assert lines.losses_base.n_texts == 3 and blocks.losses_base.n_texts == 2
+    tuned = load_model(FT)
+    expected = token_losses(tuned, ["- Mamá, mamá, ¿los peces duermen?\n- Claro, hijo.",
+                                    "Había una vez un perro que ladraba."])
+    assert blocks.losses_tuned.perplexity == pytest.approx(expected.perplexity, rel=1e-6)
+    by_line = token_losses(tuned, ["- Mamá, mamá, ¿los peces duermen?", "- Claro, hijo.",
+                                   "Había una vez un perro que ladraba."])
+    assert lines.losses_tuned.perplexity == pytest.approx(by_line.perplexity, rel=1e-6)
+    assert lines.losses_tuned.n_tokens < blocks.losses_tuned.n_tokens  # one more first token, no newline
+    with pytest.raises(UserError) as e:
+        cmp.compare(PROMPT, eval_split="frases", **kw)
+    assert e.value.key == "ppl.err.split"
 
 
 def test_same_seed_reproduces_both_columns(ckpts):
@@ -194,10 +247,11 @@ def test_ui_handler_returns_every_output_and_turns_errors_into_spanish(ckpts):
     summary, html, diff_fig, table, loss_fig, csv_path, settings = handler(PROMPT, FT, "", 3, 2, 10, 1.0, 50, 0.95,
                                                                            1.0, "")
     assert "Perplejidad" in summary and FT in summary and "gpt2-es-tiny" in summary
+    assert "187 textos" in summary and "primer token de cada texto es solo contexto" in summary
     assert html.count("cmp-sample-base") == 2 and html.count("cmp-sample-tuned") == 2
     assert PROMPT in html
     assert len(diff_fig.data) >= 1 and len(loss_fig.data) == 4
-    assert list(table.columns)[1] == "token (antes)" and len(table) == 10
+    assert list(table.columns)[1:3] == ["token (antes)", "p antes (modelo, T=1)"] and len(table) == 10
     assert csv_path.endswith(".csv") and f'"tuned": "{FT}"' in settings
     with pytest.raises(gr.Error) as e:
         handler(PROMPT, "no-existe", "")

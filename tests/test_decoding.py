@@ -139,6 +139,82 @@ def test_epsilon_mixes_greedy_and_sampled_steps(bundled):
     modes = [r.mode for r in run.rows]
     assert "greedy" in modes and "sampled" in modes  # P(all one mode) = 2 * 0.5**40
     assert all(r.rank == 1 for r in run.rows if r.mode == "greedy")
+    # A greedy step drew from the one-hot argmax: the values the greedy decoder shows.
+    assert all(r.warped_prob == 1.0 for r in run.rows if r.mode == "greedy")
+    assert all(r.warped_prob < 1.0 for r in run.rows if r.mode == "sampled")
+    assert run.rows[-1].warped_cum_logprob == pytest.approx(
+        sum(math.log(r.warped_prob) for r in run.rows if r.mode == "sampled"), abs=1e-9)
+
+
+def same_rows(a, b) -> None:
+    """Two decoders' rows show the same values, column by column."""
+    assert tokens(a) == tokens(b) and a.text == b.text
+    for x, y in zip(a.rows, b.rows, strict=True):
+        assert (x.chosen_token, x.rank, x.mode) == (y.chosen_token, y.rank, y.mode)
+        assert [c for c, _ in x.candidates] == [c for c, _ in y.candidates]
+        # two rows of one batch: the same numbers up to float rounding
+        assert [p for _, p in x.candidates] == pytest.approx([p for _, p in y.candidates], abs=1e-6)
+        assert (x.prob, x.warped_prob, x.cum_logprob, x.warped_cum_logprob) == pytest.approx(
+            (y.prob, y.warped_prob, y.cum_logprob, y.warped_cum_logprob), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("penalty", [1.0, 1.2])
+def test_in_one_run_epsilon_zero_is_the_sampling_column_and_epsilon_one_the_greedy_column(bundled, penalty):
+    """As the decoding tab runs them: the three decoders share the seed's random stream."""
+    kw = dict(temperature=1.1, top_k=60, top_p=0.95, repetition_penalty=penalty)
+    greedy = DecoderSpec("greedy", repetition_penalty=penalty)
+    sampling = DecoderSpec("sampling", **kw)
+    for eps, twin in ((0.0, 1), (1.0, 0)):
+        res = decode(bundled, PROMPT, [greedy, sampling, DecoderSpec("epsilon", epsilon=eps, **kw)], max_steps=25,
+                     seed=17, seeds=[17] * 3, eos_token_id=NO_EOS)
+        assert [r.seed for r in res.runs] == [17] * 3
+        same_rows(res.runs[2], res.runs[twin])
+        assert all(r.mode == ("sampled" if eps == 0 else "greedy") for r in res.runs[2].rows)
+    assert tokens(res.runs[0]) != tokens(res.runs[1])
+    # the greedy column's sampled distribution is the one-hot argmax: probability 1, log-prob 0
+    assert all(r.warped_prob == 1.0 and r.warped_cum_logprob == 0.0 for r in res.runs[0].rows)
+
+
+def test_the_decoding_tab_gives_its_three_decoders_one_seed(bundled):
+    """The tab's own handler: ε = 0 shows the sampling table, ε = 1 the greedy table, row for row."""
+    from lm_demo.ui.components.decoding_tab import decode_steps as handler
+
+    for eps, twin in ((0.0, 1), (1.0, 0)):
+        *_, last = handler(PROMPT, "gpt2-es-tiny", 12, 5, 4, 0, 0.9, 40, 1.0, 1.2, eps)
+        tables = last[5:8]
+        a, b = tables[2], tables[twin]
+        assert list(a.columns) == list(b.columns) and len(a) == len(b) == 12
+        for col in (0, 2, 3, 6):  # step, chosen, rank, mode
+            assert list(a.iloc[:, col]) == list(b.iloc[:, col]), (eps, col)
+        for col in (4, 5, 7, 8):  # probabilities and cumulative log-probs (rounded for display)
+            assert list(a.iloc[:, col]) == pytest.approx(list(b.iloc[:, col]), abs=2e-4), (eps, col)
+        assert list(tables[0].columns)[4:6] == ["prob. · modelo (T=1)",
+                                               "prob. · muestreada (tras T/top-k/top-p/penalización)"]
+    summary = last[1]
+    assert summary.count("modelo (T=1)") == 3 and summary.count("muestreada") == 3
+
+
+def test_sampled_probabilities_are_the_warped_distributions(bundled):
+    """prob_sampled is the chosen token's probability after penalty, T, top-k and top-p: recomputed here."""
+    from lm_demo.sampling import SamplingSettings, warp_logits
+
+    spec = DecoderSpec("sampling", temperature=0.7, top_k=30, top_p=0.9, repetition_penalty=1.3)
+    res = decode(bundled, PROMPT, [spec], max_steps=12, seed=4, eos_token_id=NO_EOS)
+    run = res.runs[0]
+    chosen = tokens(run)
+    ids = torch.tensor([res.prompt_ids + chosen[:-1]])
+    with torch.inference_mode():
+        logits = bundled.model(input_ids=ids, use_cache=False).logits[0].float()
+    settings = SamplingSettings(0.7, 30, 0.9, 1.3)
+    cum = 0.0
+    for t, row in enumerate(run.rows):
+        pos = len(res.prompt_ids) - 1 + t
+        context = torch.tensor([res.prompt_ids + chosen[:t]])
+        p = torch.softmax(warp_logits(logits[pos: pos + 1], context, settings), -1)[0]
+        assert row.warped_prob == pytest.approx(float(p[row.chosen_id]), abs=1e-4)
+        cum += math.log(row.warped_prob)
+        assert row.warped_cum_logprob == pytest.approx(cum, abs=1e-9)
+    assert run.rows[-1].warped_cum_logprob > run.rows[-1].cum_logprob  # T < 1, top-k/p: sharper than the model
 
 
 def test_sampling_respects_top_k_and_rows_are_valid_probabilities(bundled):
@@ -284,9 +360,12 @@ def test_presentation_helpers(bundled, tmp_path):
     assert math.prod(p for _, p in pieces) == pytest.approx(math.exp(rows[-1].cum_logprob), rel=1e-3)
     df = steps_frame(rows)
     assert len(df) == 12 and list(df.iloc[:, 0]) == list(range(1, 13))
+    assert list(df.columns)[-2:] == ["log-prob acum. · modelo (T=1)", "log-prob acum. · muestreada"]
     path = write_csv(rows, tmp_path / "x.csv")
     with path.open(encoding="utf-8") as f:
         table = list(csv.reader(f))
-    assert len(table) == 13 and table[0][:3] == ["step", "chosen_id", "chosen_token"]
-    assert len(table[0]) == 8 + 2 * 3
+    assert len(table) == 13 and table[0][:9] == ["step", "chosen_id", "chosen_token", "rank_model_T1",
+                                                 "prob_model_T1", "prob_sampled", "mode", "cum_logprob_model_T1",
+                                                 "cum_logprob_sampled"]
+    assert table[0][9:] == ["cand_1", "p_model_T1_1", "cand_2", "p_model_T1_2", "cand_3", "p_model_T1_3"]
     assert [int(r[1]) for r in table[1:]] == tokens(res.runs[0])

@@ -31,9 +31,12 @@ def test_probabilities_sum_to_one_and_match_a_full_forward(bundled):
     assert res.top_probs == pytest.approx(top.values.tolist(), abs=1e-5)
     assert res.top_probs == sorted(res.top_probs, reverse=True)
     table = res.table()
-    assert list(table["rango"]) == list(range(1, 21))
-    assert table["prob. acumulada"].is_monotonic_increasing
-    assert table["prob. acumulada"].iloc[-1] <= 1.0 + 1e-6
+    assert list(table["rango · modelo (T=1)"]) == list(range(1, 21))
+    assert table["prob. acumulada · modelo (T=1)"].is_monotonic_increasing
+    assert table["prob. acumulada · modelo (T=1)"].iloc[-1] <= 1.0 + 1e-6
+    # T=1 and no top-k/top-p: the sampled distribution is the model's
+    assert list(table["prob. · muestreada (tras T/top-k/top-p)"]) == pytest.approx(list(table["prob. · modelo (T=1)"]),
+                                                                                   abs=1e-6)
 
 
 def test_last_position_logits_equal_full_forward(bundled):

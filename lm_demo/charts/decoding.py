@@ -40,12 +40,14 @@ def highlighted(prompt_text: str, pieces: list[tuple[str, float]]) -> list[tuple
     return out
 
 
-def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del token elegido",
-                 cum_title: str = "log-prob acumulada", step_title: str = "paso") -> Any:
-    """Two stacked panels per step: chosen-token probability, cumulative log-prob.
+def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del token elegido · modelo (T=1)",
+                 cum_title: str = "log-prob acumulada · modelo (T=1)", step_title: str = "paso",
+                 rank_label: str = "rango · modelo (T=1)", mode_names: dict[str, str] | None = None) -> Any:
+    """Two stacked panels per step: chosen-token probability, cumulative log-prob (the model's, T=1).
 
     ``runs`` are ``decoding.DecoderRun``; a marker is a circle for a greedy
-    choice and a diamond for a sampled one; hovering shows the token and rank.
+    choice and a diamond for a sampled one; hovering shows the token, its
+    rank and the mode.
     """
     from plotly.subplots import make_subplots
 
@@ -56,7 +58,8 @@ def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del
     for i, (run, name) in enumerate(zip(runs, names)):
         color = DECODER_COLORS[i % len(DECODER_COLORS)]
         steps = [r.step for r in run.rows]
-        hover = [f"{r.chosen_token} (rango {r.rank}, {r.mode})" for r in run.rows]
+        modes = mode_names or {}
+        hover = [f"{r.chosen_token} ({rank_label} {r.rank}, {modes.get(r.mode, r.mode)})" for r in run.rows]
         symbols = ["circle" if r.mode == "greedy" else "diamond" for r in run.rows]
         fig.add_scatter(x=steps, y=[r.prob for r in run.rows], name=name, mode="lines+markers",
                         line=dict(color=color, width=1.5), marker=dict(symbol=symbols, size=7),

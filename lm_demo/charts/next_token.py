@@ -1,4 +1,4 @@
-"""Bar chart of the next-token distribution: raw vs after temperature/top-k/top-p."""
+"""Bar chart of the next-token distribution: the model's (T=1) vs the sampled one (after temperature/top-k/top-p)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from lm_demo.charts import PALETTE, new_figure
 
 
-def distribution_figure(result: Any, raw_name: str = "original", warped_name: str = "ajustada",
+def distribution_figure(result: Any, raw_name: str = "modelo (T=1)",
+                        warped_name: str = "muestreada (tras T/top-k/top-p)",
                         y_title: str = "probabilidad") -> Any:
     """Grouped bars for ``NextTokenResult``'s top tokens, most likely first."""
     labels = [f"{i + 1}. {lab}" for i, lab in enumerate(result.top_labels)]

@@ -59,12 +59,14 @@ def summary_markdown(comp: Any) -> str:
     lb, lt = comp.losses_base, comp.losses_tuned
     if lb is not None and lt is not None:
         if comp.eval_source == "pasted":
-            source = T("cmp.source.pasted")
+            source = T(f"cmp.source.pasted.{comp.eval_split}")
         else:
             source = T("cmp.source.checkpoint", name=comp.eval_source.split(":", 1)[-1])
         change = 100.0 * (lt.perplexity - lb.perplexity) / lb.perplexity
-        lines.append(T("cmp.summary.ppl", n=lb.n_tokens, source=source, base=lb.perplexity, tuned=lt.perplexity,
-                       change=change))
+        lines.append(T("cmp.summary.ppl", texts=lb.n_texts, n=lb.n_tokens, source=source, base=lb.perplexity,
+                       tuned=lt.perplexity, change=change))
+        if lt.n_tokens != lb.n_tokens:  # different tokenizers cut the same texts differently
+            lines.append(T("cmp.summary.ppl_tokens_differ", n=lt.n_tokens))
     else:
         lines.append(T("cmp.summary.no_ppl"))
     d = comp.diff
@@ -92,12 +94,15 @@ def compare(
     top_p: float = 0.95,
     repetition_penalty: float = 1.0,
     eval_text: str | None = "",
+    eval_split: str = "lines",
 ) -> tuple[Any, ...]:
     """API ``compare``: summary, samples (HTML), diff chart, top-10 table, per-token loss chart,
     the table as CSV, settings (JSON).
 
     Only ``prompt`` is required: by default the bundled base model against the
     bundled demo fine-tune, with the fine-tune's saved evaluation split.
+    ``eval_text`` is split into texts by ``eval_split``: "lines" (one text per
+    line) or "blocks" (separated by blank lines).
     """
     from lm_demo import compare as core
     from lm_demo import exports
@@ -108,7 +113,7 @@ def compare(
 
     settings = SamplingSettings(temperature, top_k, top_p, repetition_penalty)
     comp = core.compare(prompt, tuned=tuned, base=base, settings=settings, n_samples=n_samples,
-                        max_new_tokens=max_new_tokens, seed=seed, eval_text=eval_text)
+                        max_new_tokens=max_new_tokens, seed=seed, eval_text=eval_text, eval_split=eval_split)
     before, after = T("cmp.before"), T("cmp.after")
     diff = diff_figure(comp.diff, before, after, empty_text=T("cmp.diff_empty"))
     loss = None
@@ -119,7 +124,7 @@ def compare(
         "compare", prompt=prompt,
         params=dict(tuned=tuned, base=base, seed=seed, n_samples=n_samples, max_new_tokens=max_new_tokens,
                     temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
-                    eval_text=eval_text or ""))
+                    eval_text=eval_text or "", eval_split=eval_split))
     table = top_table(comp.diff)
     csv_path = exports.table_file(table, settings, t("cmp.file.table"))
     exportable(diff, exports.file_stem(settings, t("cmp.file.diff")))
@@ -171,29 +176,79 @@ def build(ctx: UIContext) -> None:
                 top_p = Slider(0, 1, value=0.95, step=0.01, label=T("cmp.top_p"))
                 rep = Slider(1, 2, value=1.0, step=0.05, label=T("cmp.repetition_penalty"))
         with gr.Accordion(T("cmp.eval"), open=False):
+            gr.Markdown(T("cmp.eval.info"))
             eval_text = Textbox(value="", label=T("cmp.eval_text"), lines=4, max_lines=12, elem_id="cmp-eval-text")
+            eval_split = split_radio("cmp-eval-split")
         run = gr.Button(T("cmp.run"), variant="primary", elem_id="cmp-run")
         summary = gr.Markdown(elem_id="cmp-summary")
         samples = gr.HTML(label=T("cmp.samples"), elem_id="cmp-samples")
         with gr.Row():
             diff_chart = gr.Plot(label=T("cmp.diff_chart"), elem_id="cmp-diff-chart")
             with gr.Column():
-                table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=420,
-                                     elem_id="cmp-table")
+                table = gr.Dataframe(label=T("cmp.top_table"), interactive=False, max_height=470, wrap=True,
+                                     column_widths=["10%", "19%", "26%", "19%", "26%"], elem_id="cmp-table")
                 csv = csv_button("cmp-csv")
         loss_chart = gr.Plot(label=T("cmp.loss_chart"), elem_id="cmp-loss-chart")
         png_hint()
         settings = settings_box("compare", {
             "prompt": prompt, "tuned": tuned, "base": base, "seed": seed, "n_samples": n_samples,
             "max_new_tokens": max_new, "temperature": temperature, "top_k": top_k, "top_p": top_p,
-            "repetition_penalty": rep, "eval_text": eval_text}, "cmp.run", "cmp")
-        inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text]
+            "repetition_penalty": rep, "eval_text": eval_text, "eval_split": eval_split}, "cmp.run", "cmp")
+        inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text, eval_split]
         outputs = [summary, samples, diff_chart, table, loss_chart, csv, settings]
         run.click(compare, inputs, outputs, api_name="compare", **queue_opts("compare"))
         prompt.submit(compare, inputs, outputs, api_visibility="private", **queue_opts("compare"))
         tab.select(refresh_choices, [tuned, base], [tuned, base], api_visibility="private")
 
+        _build_perplexity(ctx)
         _build_trials(ctx, tab)
+
+
+# --------------------------------------------------------------------------- one model's perplexity
+def split_radio(elem_id: str) -> gr.Radio:
+    """How pasted text becomes texts: one per line, or one per blank-line block."""
+    return gr.Radio([(T("cmp.eval_split.lines"), "lines"), (T("cmp.eval_split.blocks"), "blocks")], value="lines",
+                    label=T("cmp.eval_split"), elem_id=elem_id)
+
+
+@guard
+def perplexity(text: str, model_name: str | None = None, split: str = "lines") -> tuple[dict, str]:
+    """API ``perplexity``: ``{"perplexity", "tokens_scored", "texts", "per_token", ...}`` and a summary.
+
+    ``text`` is split into texts by ``split`` ("lines" or "blocks"); each text
+    is scored on its own, its first token as context (``lm_demo.perplexity``).
+    ``per_token``: one ``{"text", "position", "token", "id", "loss", "context"}``
+    per scored token (loss in nats).
+    """
+    from lm_demo.models import load_model
+    from lm_demo.perplexity import split_texts, token_losses
+
+    from lm_demo.exports import model_names
+
+    texts = split_texts(text, split)  # a bad split fails before loading a model
+    loaded = load_model(model_name)
+    res = token_losses(loaded, texts)
+    names = model_names(loaded)  # offline, the bundled model stands in for a hub one: say which one scored
+    used = names["model_used"] or names["model"]
+    out = res.summary() | {"model": used, "model_requested": names["model"], "split": split,
+                           "notes": loaded.notes + res.notes}
+    summary = T("ppl.summary", model=used, ppl=res.perplexity, texts=res.n_texts, n=res.n_tokens,
+                loss=res.mean_loss)
+    notes = notes_markdown(out["notes"])
+    return out, summary + ("\n\n" + notes if notes else "")
+
+
+def _build_perplexity(ctx: UIContext) -> None:
+    """Perplexity of the model chosen at the top on pasted texts (API ``perplexity``)."""
+    with gr.Accordion(T("ppl.title"), open=False, elem_id="ppl-box"):
+        gr.Markdown(T("ppl.intro"))
+        text = Textbox(value="", label=T("ppl.text"), lines=4, max_lines=12, elem_id="ppl-text")
+        split = split_radio("ppl-split")
+        run = gr.Button(T("ppl.run"), variant="secondary", elem_id="ppl-run")
+        summary = gr.Markdown(elem_id="ppl-summary")
+        result = gr.JSON(label=T("ppl.result"), open=False, elem_id="ppl-result")
+        run.click(perplexity, [text, ctx.model, split], [result, summary], api_name="perplexity",
+                  **queue_opts("compare"))
 
 
 # --------------------------------------------------------------------------- quick model comparison

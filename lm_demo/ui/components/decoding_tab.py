@@ -19,21 +19,23 @@ from lm_demo.ui.widgets import Number, Slider, Textbox
 EXAMPLE_PROMPTS = ["Había una vez", "En un lugar de la Mancha", "Érase una vez una niña que"]
 DECODERS = ("greedy", "sampling", "epsilon")
 STREAM_EVERY_S = 0.25
-COLUMN_WIDTHS = ["7%", "39%", "10%", "7%", "9%", "10%", "9%", "9%"]
+COLUMN_WIDTHS = ["5%", "27%", "8%", "8%", "9%", "14%", "9%", "10%", "10%"]
+COLUMNS = ("step", "candidates", "chosen", "rank", "prob", "warped", "mode", "cum", "cum_warped")
 DEFAULTS = dict(max_steps=30, seed=0, top_n=5, max_sentences=0, temperature=0.8, top_k=40, top_p=1.0,
                 repetition_penalty=1.0, epsilon=0.5)
 
 
 def _columns() -> list[str]:
-    return [T(f"dec.col.{c}") for c in ("step", "candidates", "chosen", "rank", "prob", "warped", "mode", "cum")]
+    return [T(f"dec.col.{c}") for c in COLUMNS]
 
 
 def _summary(runs: list[Any], names: list[str]) -> str:
     lines = []
     for run, name in zip(runs, names):
         lp = run.rows[-1].cum_logprob if run.rows else 0.0
+        wlp = run.rows[-1].warped_cum_logprob if run.rows else 0.0
         reason = T(f"dec.reason.{run.stop_reason or 'running'}")
-        lines.append("- " + T("dec.summary", name=name, n=len(run.rows), lp=lp, reason=reason))
+        lines.append("- " + T("dec.summary", name=name, n=len(run.rows), lp=lp, wlp=wlp, reason=reason))
     return "\n".join(lines)
 
 
@@ -67,8 +69,9 @@ def decode_steps(
     The CSV files and the chart's PNG export are named after the settings;
     each CSV starts with them as ``# key: value`` lines.
 
-    Decoders, in this order: greedy, sampling, epsilon-greedy (seeds
-    ``seed``, ``seed + 1``, ``seed + 2``).
+    Decoders, in this order: greedy, sampling, epsilon-greedy, all three
+    with the random stream of ``seed``: epsilon 0 writes the sampling
+    column, epsilon 1 the greedy one.
     """
     from lm_demo import exports
     from lm_demo.charts.decoding import highlighted, steps_figure
@@ -92,7 +95,7 @@ def decode_steps(
                     epsilon=epsilon))
     sent = None
     for prog in run_steps(loaded, prompt, specs, max_steps=max_steps, seed=seed, top_n=top_n,
-                          max_sentences=max_sentences):
+                          max_sentences=max_sentences, seeds=[seed] * len(specs)):
         now = time.monotonic()
         if not prog.done and sent is not None and now - sent < STREAM_EVERY_S:
             continue
@@ -103,7 +106,8 @@ def decode_steps(
         if prog.done:
             from lm_demo.locales import t
 
-            chart = steps_figure(prog.runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"))
+            chart = steps_figure(prog.runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"),
+                                 rank_label=T("dec.col.rank"), mode_names=modes)
             exportable(chart, exports.file_stem(settings, t("dec.file.chart")))
             files = [download(f) for f in _csv_files(prog.runs, prog.top_n, settings)]
             settings_text = exports.settings_json(settings)

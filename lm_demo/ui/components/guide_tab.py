@@ -7,7 +7,7 @@ import gradio as gr
 from lm_demo.ui.common import T, UIContext
 from lm_demo.ui.components.next_token_tab import next_token
 
-TOPICS = ("tokens", "next", "greedy", "temperature", "entropy", "perplexity", "overfit")
+TOPICS = ("tokens", "next", "greedy", "temperature", "distributions", "entropy", "perplexity", "overfit")
 
 # (label key, prompt, temperature, top_k, top_p): the seeds' example prompts.
 SCENARIOS = (

@@ -13,6 +13,7 @@ from lm_demo.ui.widgets import Slider, Textbox
 EXAMPLE_PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba"]
 # Locale keys of ``next_token.TABLE_COLUMNS``, in order.
 TABLE_COLUMNS = ("rank", "token", "id", "prob", "cum", "warped")
+COLUMN_WIDTHS = ["14%", "15%", "10%", "18%", "21%", "22%"]  # long headers (each names its distribution) wrap
 
 
 @guard
@@ -40,7 +41,7 @@ def next_token(
     res = next_token_distribution(loaded, prompt, temperature, top_k, top_p, top_n)
     entropy = T("nt.entropy", raw=res.entropy_raw, warped=res.entropy_warped, kept=res.kept_tokens,
                 vocab=res.vocab_size, n=len(res.prompt_ids))
-    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"), y_title=T("nt.col.prob"))
+    fig = distribution_figure(res, T("nt.raw"), T("nt.warped"), y_title=T("nt.chart.y"))
     settings = exports.make_settings("next_token", prompt=prompt, **exports.model_names(loaded),
                                      params=dict(temperature=temperature, top_k=top_k, top_p=top_p, top_n=top_n))
     table = res.table().set_axis([T(f"nt.col.{c}") for c in TABLE_COLUMNS], axis=1)  # in the user's language
@@ -71,7 +72,8 @@ def build(ctx: UIContext) -> None:
         entropy = gr.Markdown(elem_id="nt-entropy")
         with gr.Row():
             with gr.Column():
-                table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420)
+                table = gr.Dataframe(label=T("nt.table"), interactive=False, elem_id="nt-table", max_height=420,
+                                     wrap=True, column_widths=COLUMN_WIDTHS)
                 csv = csv_button("nt-csv")
             chart = gr.Plot(label=T("nt.chart"), elem_id="nt-chart")
         png_hint()
