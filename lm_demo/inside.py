@@ -37,7 +37,6 @@ from lm_demo.tokens import encode_prompt, token_label
 
 MAX_TOKENS = 64  # longer prompts keep their last MAX_TOKENS tokens (a readable heatmap; bounded memory)
 LENS_TOP = 5  # candidates kept per layer at the last position
-LENS_CHUNK = 8192  # vocabulary rows per block of the lens projection
 CAPTURE_CACHE_SIZE = 8
 FINAL_NORM_NAMES = ("ln_f", "norm", "final_layer_norm", "final_layernorm", "final_norm")
 
@@ -272,29 +271,9 @@ def final_norm(model: Any) -> Any:
     return None
 
 
-def _lens_stats(x: Any, weight: Any, bias: Any) -> tuple[Any, Any, Any]:
-    """Per row of ``x``: (argmax id, max logit, log-sum-exp) of ``x @ weightᵀ + bias``, in vocabulary chunks."""
-    import torch
-
-    rows = x.shape[0]
-    run_max = torch.full((rows,), float("-inf"), device=x.device)
-    run_arg = torch.zeros(rows, dtype=torch.long, device=x.device)
-    run_sum = torch.zeros(rows, device=x.device)
-    for v0 in range(0, weight.shape[0], LENS_CHUNK):
-        logits = torch.mm(x, weight[v0:v0 + LENS_CHUNK].t())
-        if bias is not None:
-            logits += bias[v0:v0 + LENS_CHUNK]
-        m, a = logits.max(dim=-1)
-        new_max = torch.maximum(run_max, m)
-        run_sum = run_sum * torch.exp(run_max - new_max) + torch.exp(logits - new_max[:, None]).sum(-1)
-        run_arg = torch.where(m > run_max, a + v0, run_arg)
-        run_max = new_max
-    return run_arg, run_max, run_max + torch.log(run_sum)
-
-
 def _lens_rows(model: Any, cap: Capture) -> Any:
     """The residual stream of every layer and position as the output head sees it: (layers + 1, tokens, width),
-    float32 on the model's device."""
+    float32 on the model's device (the last layer as transformers returns it: already normalised)."""
     import torch
 
     norm = final_norm(model)
@@ -303,12 +282,7 @@ def _lens_rows(model: Any, cap: Capture) -> Any:
     param = next(model.parameters())
     n = cap.n_layers
     inner = norm(torch.stack(cap.hidden[:n]).to(param.device, param.dtype)).float()
-    last = cap.hidden[n].to(param.device, param.dtype)
-    # transformers returns the last hidden state after the final norm; check it against the logits we have.
-    check = model.get_output_embeddings()(last[-1:]).float()[0].cpu()
-    if not torch.allclose(check, cap.final_logits, rtol=1e-3, atol=1e-3):
-        last = norm(last)
-    return torch.cat([inner, last.float()[None]])
+    return torch.cat([inner, cap.hidden[n].to(param.device).float()[None]]), norm
 
 
 def logit_lens(loaded: Any, prompt: str) -> Lens:
@@ -323,40 +297,36 @@ def logit_lens(loaded: Any, prompt: str) -> Lens:
 def _compute_lens(loaded: Any, cap: Capture) -> Lens:
     import torch
 
+    from lm_demo.vocab_projection import project, token_logits
+
     model, tok = loaded.model, loaded.tokenizer
     with torch.inference_mode():
-        rows = _lens_rows(model, cap)  # (L+1, T, d)
+        rows, norm = _lens_rows(model, cap)  # (L+1, T, d)
         n_rows, n_tok, width = rows.shape
         head = model.get_output_embeddings()
-        weight = head.weight.detach().float()
-        bias = getattr(head, "bias", None)
-        bias = bias.detach().float() if bias is not None else None
-        flat = rows.reshape(-1, width)
-        arg, top_logit, lse = _lens_stats(flat, weight, bias)
-        top_prob = torch.exp(top_logit - lse)
-        # At the last position the output row is the model's own distribution, bit for bit
-        # (what "Siguiente token" shows), not a recomputation.
+        weight, bias = head.weight, getattr(head, "bias", None)
+        proj = project(rows.reshape(-1, width), weight, bias, LENS_TOP)
+        top_ids, top_probs = proj.top_ids.view(n_rows, n_tok, -1), proj.top_probs.view(n_rows, n_tok, -1)
         own = torch.softmax(cap.final_logits[None], dim=-1)[0]
+        # transformers hands the last hidden state over already normalised; if a model did not, its row is
+        # normalised here (seen on its logits: the row's best logit must be the model's own)
+        best = float(torch.log(top_probs[-1, -1, 0]) + proj.lse.view(n_rows, n_tok)[-1, -1])
+        if abs(best - float(cap.final_logits.max())) > 1e-3 * max(1.0, abs(best)):
+            rows[-1] = norm(rows[-1].to(next(model.parameters()).dtype)).float()
+            fixed = project(rows[-1], weight, bias, LENS_TOP)
+            top_ids[-1], top_probs[-1] = fixed.top_ids, fixed.top_probs
+            proj.lse.view(n_rows, n_tok)[-1] = fixed.lse
+        # At the last position the output row is the model's own distribution, bit for bit (what
+        # "Siguiente token" shows), not a recomputation.
         own_top = torch.topk(own, LENS_TOP)
-        final_ids = arg.view(n_rows, n_tok)[-1].clone()  # the output's top token at each position
+        final_ids = top_ids[-1, :, 0].clone()  # the output's top token at each position...
         final_ids[-1] = own_top.indices[0].to(final_ids.device)
         # ... and its probability at every layer (row r = layer * tokens + position)
-        t_logit = (flat * weight[final_ids].repeat(n_rows, 1)).sum(-1)
-        if bias is not None:
-            t_logit += bias[final_ids].repeat(n_rows)
-        final_prob = torch.exp(t_logit - lse).view(n_rows, n_tok)
-        # the LENS_TOP best at the last position of each layer (layers + 1 rows: cheap)
-        last_logits = torch.mm(rows[:, -1, :], weight.t())
-        if bias is not None:
-            last_logits += bias
-        last_top = torch.topk(torch.softmax(last_logits, dim=-1), LENS_TOP, dim=-1)
-        top_ids = arg.view(n_rows, n_tok).tolist()
-        top_probs = top_prob.view(n_rows, n_tok).tolist()
-        final_probs = final_prob.tolist()
-        last_pairs = [list(zip(ix, pv)) for ix, pv in zip(last_top.indices.tolist(), last_top.values.tolist())]
-    top_ids[-1][-1], top_probs[-1][-1] = int(own_top.indices[0]), float(own_top.values[0])
-    final_probs[-1][-1] = float(own_top.values[0])
-    last_pairs[-1] = list(zip(own_top.indices.tolist(), own_top.values.tolist()))
+        t_logit = token_logits(rows.reshape(-1, width), weight, bias, final_ids.repeat(n_rows))
+        final_prob = torch.exp(t_logit - proj.lse).view(n_rows, n_tok)
+        ids_l, probs_l, final_l = top_ids.tolist(), top_probs.tolist(), final_prob.tolist()
+    ids_l[-1][-1], probs_l[-1][-1] = own_top.indices.tolist(), own_top.values.tolist()
+    final_l[-1][-1] = float(own_top.values[0])
     labels: dict[int, str] = {}
 
     def label(i: int) -> str:
@@ -366,11 +336,11 @@ def _compute_lens(loaded: Any, cap: Capture) -> Lens:
 
     return Lens(
         labels=list(cap.labels),
-        top_ids=top_ids,
-        top_labels=[[label(i) for i in row] for row in top_ids],
-        top_probs=top_probs,
-        final_probs=final_probs,
-        last_top=[[(int(i), label(int(i)), float(p)) for i, p in row] for row in last_pairs],
+        top_ids=[[cell[0] for cell in row] for row in ids_l],
+        top_labels=[[label(cell[0]) for cell in row] for row in ids_l],
+        top_probs=[[cell[0] for cell in row] for row in probs_l],
+        final_probs=final_l,
+        last_top=[[(i, label(i), p) for i, p in zip(ids_l[r][-1], probs_l[r][-1])] for r in range(n_rows)],
         prompt_text=tok.decode(cap.ids, clean_up_tokenization_spaces=False),
     )
 

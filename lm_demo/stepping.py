@@ -98,23 +98,41 @@ class StepState:
         """The API's state: send it back (only ``ids`` and ``saved.ids`` are read) to continue."""
 
         def branch(b: Branch) -> dict[str, Any]:
-            return {"ids": list(b.ids), "text": b.text, "cum_logprob": b.cum_logprob,
+            return {"ids": list(b.ids), "text": self.prompt_text + b.text, "generated": b.text,
+                    "cum_logprob": b.cum_logprob,
                     "steps": [{"step": r.step, "token": r.chosen_token, "id": r.chosen_id, "rank": r.rank,
                                "prob": r.prob, "cum_logprob": r.cum_logprob, "mode": r.mode} for r in b.rows]}
 
-        out = {"model": model_name, "prompt": self.prompt_text, "text": self.text, **branch(self.current),
+        out = {"model": model_name, "prompt": self.prompt_text, **branch(self.current),
                "candidates": [{"rank": c.rank, "token": c.label, "id": c.id, "prob": c.prob} for c in self.candidates],
                "saved": branch(self.saved) if self.saved is not None else None}
         return out
 
 
 # --------------------------------------------------------------------------- traces
+@dataclass(frozen=True)
+class _Dist:
+    """The model's next-token distribution at one state, computed once (as ``decoding.decode_steps`` does)."""
+
+    logp: Any  # (1, vocab) log-probabilities
+    top_ids: list[int]  # the MAX_TOP_N most likely, most likely first
+    top_probs: list[float]
+
+
+def _dist(logits: Any) -> _Dist:
+    import torch
+
+    logp = torch.log_softmax(logits, dim=-1)
+    top = torch.topk(logp.exp(), MAX_TOP_N, dim=-1)
+    return _Dist(logp, top.indices.tolist()[0], top.values.tolist()[0])
+
+
 @dataclass
 class _Trace:
     prompt: tuple[int, ...]
     chosen: list[int]
     cache: Any  # KV cache of prompt + chosen
-    logits: list[Any]  # logits[i]: float32 (1, vocab) after prompt + chosen[:i]
+    dists: list[_Dist]  # dists[i]: after prompt + chosen[:i]
     rows: list[StepRow]
 
 
@@ -159,7 +177,7 @@ def _take(model: Any, prompt: tuple[int, ...], chosen: list[int]) -> tuple[_Trac
             cache.crop(-(len(tr.chosen) - best_n))
         except Exception:  # noqa: BLE001 - a cache that can't be cropped: rebuild from the prompt
             return None, 0
-        return _Trace(prompt, tr.chosen[:best_n], cache, tr.logits[:best_n + 1], tr.rows[:best_n]), best_n
+        return _Trace(prompt, tr.chosen[:best_n], cache, tr.dists[:best_n + 1], tr.rows[:best_n]), best_n
 
 
 def _put(model: Any, tr: _Trace) -> None:
@@ -172,26 +190,23 @@ def _put(model: Any, tr: _Trace) -> None:
             store.popitem(last=False)
 
 
-def _row(tok: Any, logits: Any, chosen: int, step: int, prev_cum: float, labels: dict[int, str]) -> StepRow:
-    """The row of choosing ``chosen`` where the model gave ``logits`` (as ``decoding.decode_steps`` builds it)."""
-    import torch
+def _row(tok: Any, dist: _Dist, chosen: int, step: int, prev_cum: float, labels: dict[int, str]) -> StepRow:
+    """The row of choosing ``chosen`` from ``dist`` (the numbers ``decoding.decode_steps`` writes)."""
 
     def label(i: int) -> str:
         if i not in labels:
             labels[i] = token_label(tok, i)
         return labels[i]
 
-    logp = torch.log_softmax(logits, dim=-1)
-    probs = logp.exp()
-    top = torch.topk(probs, MAX_TOP_N, dim=-1)
-    top_vals, top_ids = top.values.tolist()[0], top.indices.tolist()[0]
-    if chosen in top_ids:
-        rank = top_ids.index(chosen) + 1
-    else:
+    if chosen in dist.top_ids:
+        rank = dist.top_ids.index(chosen) + 1
+    else:  # outside the top: count (the probabilities again, bit for bit those the top came from)
+        probs = dist.logp.exp()
         rank = int((probs[0] > probs[0, chosen]).sum()) + 1
-    lp = float(logp[0, chosen])
-    return StepRow(step=step, candidates=[(label(i), v) for i, v in zip(top_ids, top_vals)], chosen_id=chosen,
-                   chosen_token=label(chosen), rank=rank, prob=math.exp(lp), mode="click", cum_logprob=prev_cum + lp)
+    lp = float(dist.logp[0, chosen])
+    return StepRow(step=step, candidates=[(label(i), v) for i, v in zip(dist.top_ids, dist.top_probs)],
+                   chosen_id=chosen, chosen_token=label(chosen), rank=rank, prob=math.exp(lp), mode="click",
+                   cum_logprob=prev_cum + lp)
 
 
 def _trace(loaded: Any, prompt_ids: list[int], chosen: list[int]) -> _Trace:
@@ -205,14 +220,14 @@ def _trace(loaded: Any, prompt_ids: list[int], chosen: list[int]) -> _Trace:
     with torch.inference_mode():
         if tr is None:
             cache, logits = prefill(model, prompt_ids)
-            tr, done = _Trace(prompt, [], cache, [logits], []), 0
+            tr, done = _Trace(prompt, [], cache, [_dist(logits)], []), 0
         for i in range(done, len(chosen)):
             c = chosen[i]
             prev = tr.rows[-1].cum_logprob if tr.rows else 0.0
-            tr.rows.append(_row(tok, tr.logits[-1], c, i + 1, prev, labels))
+            tr.rows.append(_row(tok, tr.dists[-1], c, i + 1, prev, labels))
             tr.cache, logits = advance(model, tr.cache, [c])
             tr.chosen.append(c)
-            tr.logits.append(logits)
+            tr.dists.append(_dist(logits))
     _put(model, tr)
     return tr
 
@@ -262,8 +277,6 @@ def state(loaded: Any, prompt: str, chosen: Any = None, saved: Any = None, top_n
 
     ``modes``/``saved_modes``: how each token was chosen ("click" or "typed"; only shown).
     """
-    import torch
-
     from lm_demo.locales import t
 
     notes: list[str] = []
@@ -282,11 +295,10 @@ def state(loaded: Any, prompt: str, chosen: Any = None, saved: Any = None, top_n
     if len(prompt_ids) + len(chosen) > loaded.max_positions:
         raise UserError("ins.err.context_full", n=loaded.max_positions)
     tr = _trace(loaded, prompt_ids, chosen)
-    probs = torch.softmax(tr.logits[len(chosen)], dim=-1)[0]
-    top = torch.topk(probs, n)
+    dist = tr.dists[len(chosen)]
     tok = loaded.tokenizer
-    cands = [Candidate(r, int(i), token_label(tok, int(i)), float(p))
-             for r, (i, p) in enumerate(zip(top.indices.tolist(), top.values.tolist()), start=1)]
+    cands = [Candidate(r, i, token_label(tok, i), p)
+             for r, (i, p) in enumerate(zip(dist.top_ids[:n], dist.top_probs[:n]), start=1)]
     current = _branch(loaded, tr, len(chosen), modes)
     saved_branch = None
     if saved_ids is not None:

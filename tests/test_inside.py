@@ -101,7 +101,10 @@ def test_the_lens_last_layer_is_the_next_token_distribution_exactly(bundled, pro
     assert all(len(layer["positions"]) == len(lens.labels) for layer in d["layers"])
 
 
-def test_the_lens_is_the_final_norm_and_head_on_each_layer(bundled):
+def test_the_lens_is_the_final_norm_and_head_on_each_layer(bundled, monkeypatch):
+    """Exactly so with the float32 scan (the bf16 one: tests/test_inside_projection.py)."""
+    monkeypatch.setenv("LM_DEMO_LENS_DTYPE", "float32")
+    inside._CACHE.clear()
     ids = bundled.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
     model = bundled.model
     with torch.inference_mode():
@@ -117,6 +120,7 @@ def test_the_lens_is_the_final_norm_and_head_on_each_layer(bundled):
         assert lens.top_probs[i] == pytest.approx(top.values.tolist(), abs=1e-5)
         final = probs[torch.arange(len(ids)), torch.tensor(lens.top_ids[-1])]
         assert lens.final_probs[i] == pytest.approx(final.tolist(), abs=1e-5)
+    inside._CACHE.clear()
 
 
 def test_lens_settles_where_the_prediction_stops_changing(bundled):
