@@ -58,9 +58,7 @@ def _attention_figures(view: Any, settings: dict | None = None) -> tuple[Any, An
 
     fig = attention_figure(view.labels, view.weights, T("ins.att.chart", layer=view.layer, head=view.head),
                            T("ins.att.x"), T("ins.att.y"), T("ins.att.masked"), T("ins.att.weight"))
-    title = T("ins.att.grid")
-    if len(view.labels) > GRID_MAX_TOKENS:
-        title += " · " + T("ins.att.grid.note", n=GRID_MAX_TOKENS)
+    title = T("ins.att.grid.note", n=GRID_MAX_TOKENS) if len(view.labels) > GRID_MAX_TOKENS else None
     grid = attention_grid_figure(view.all_weights, (view.layer, view.head), T("ins.grid.layer"),
                                  T("ins.grid.head"), title)
     if settings is not None:
@@ -118,7 +116,7 @@ def _lens_summary(lens: Any, prompt_text: str) -> str:
 def _lens_figure(lens: Any, title: str | None = None) -> Any:
     from lm_demo.charts.inside import lens_figure
 
-    return lens_figure(lens, _row_names(lens.n_layers), title or T("ins.lens.chart"), T("ins.lens.x"),
+    return lens_figure(lens, _row_names(lens.n_layers), title, T("ins.lens.x"),
                        T("ins.lens.y"), T("ins.lens.hover"), T("ins.lens.hover.pred"), T("ins.lens.hover.final"))
 
 
@@ -222,8 +220,8 @@ def _branches(st: Any) -> tuple[str, Any]:
         lines.append("\n" + T("ins.branch.summary", step=st.diverge_step(), best=T(f"ins.branch.{best[0]}"),
                               lp_best=best[1].cum_logprob, lp_other=other[1].cum_logprob,
                               best_mean=T(f"ins.branch.{best_mean}")))
-    fig = branches_figure([(k, T(f"ins.branch.{k}"), b.rows) for k, b in kinds], T("ins.branch.chart"),
-                          T("ins.chart.step"), T("ins.chart.cum"))
+    fig = branches_figure([(k, T(f"ins.branch.{k}"), b.rows) for k, b in kinds], None, T("ins.chart.step"),
+                          T("ins.chart.cum"))
     return "\n".join(lines), fig
 
 
@@ -457,10 +455,10 @@ def build(ctx: UIContext) -> None:
                                    elem_id="ins-top-n")
                 gr.Markdown(f"**{T('ins.choose.candidates')}**")
                 with gr.Row(elem_id="ins-candidates"):
-                    cand_buttons = [gr.Button("…", size="sm", visible=k < 5, elem_id=f"ins-cand-{k}",
-                                              min_width=90) for k in range(MAX_TOP_N)]
+                    cand_buttons = [gr.Button("…", visible=k < 5, elem_id=f"ins-cand-{k}", min_width=100)
+                                    for k in range(MAX_TOP_N)]
                 with gr.Row(equal_height=True):
-                    typed = gr.Textbox(label=T("ins.choose.typed"), info=T("ins.choose.typed.info"), scale=4,
+                    typed = gr.Textbox("", label=T("ins.choose.typed"), info=T("ins.choose.typed.info"), scale=4,
                                        elem_id="ins-typed")
                     add = gr.Button(T("ins.choose.add"), scale=1, elem_id="ins-add")
                 step_summary = gr.Markdown(elem_id="ins-step-summary")
