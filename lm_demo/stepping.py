@@ -7,7 +7,7 @@ them; what is shown never depends on what the server happened to keep.
 
 Why it is still one cached step per click: the server keeps recent *traces*
 (per model, a few): the KV cache of the prompt plus the chosen tokens, and the
-next-token logits after every prefix.  A trace holds all its prefixes, so
+next-token distribution after every prefix.  A trace holds all its prefixes, so
 "Deshacer" (one id fewer) and a branch are found in a trace without running
 the model, and a click extends a trace by one cached forward
 (``decoding.prefill``/``decoding.advance``: the same calls, so the same

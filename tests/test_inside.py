@@ -194,6 +194,21 @@ def test_other_families_attention_and_lens(other):
     assert lens.top_ids[-1][-1] == nt.top_ids[0] and lens.top_probs[-1][-1] == nt.top_probs[0]
 
 
+def test_other_families_step_by_hand_like_greedy_decoding(other):
+    from lm_demo import stepping
+    from lm_demo.decoding import DecoderSpec, decode
+
+    loaded, _ = other
+    st = stepping.state(loaded, PROMPT, [], top_n=3)
+    for _ in range(8):
+        st = stepping.choose(loaded, PROMPT, st.current.ids, [st.candidates[0].id], top_n=3)
+    greedy = decode(loaded, PROMPT, [DecoderSpec("greedy")], max_steps=8, eos_token_id=-1).runs[0]
+    assert st.current.ids == greedy.token_ids
+    assert [r.cum_logprob for r in st.current.rows] == [r.cum_logprob for r in greedy.rows]
+    back = stepping.undo(loaded, PROMPT, st.current.ids, top_n=3)
+    assert back.current.rows == st.current.rows[:-1]
+
+
 def test_a_model_without_attention_weights_says_so_and_keeps_the_lens(tmp_path_factory, bundled):
     """A real model whose attention code can't be switched (like a custom architecture): a clear message."""
     from transformers import GPT2Config, GPT2LMHeadModel

@@ -220,6 +220,8 @@ def _branches(st: Any) -> tuple[str, Any]:
         lines.append("\n" + T("ins.branch.summary", step=st.diverge_step(), best=T(f"ins.branch.{best[0]}"),
                               lp_best=best[1].cum_logprob, lp_other=other[1].cum_logprob,
                               best_mean=T(f"ins.branch.{best_mean}")))
+        if len(st.saved.ids) != len(st.current.ids):
+            lines.append(T("ins.branch.length_note"))
     fig = branches_figure([(k, T(f"ins.branch.{k}"), b.rows) for k, b in kinds], None, T("ins.chart.step"),
                           T("ins.chart.cum"))
     return "\n".join(lines), fig
@@ -263,11 +265,17 @@ def _top_n(value: Any) -> int:
 
 def _step(prompt: str, model_name: str | None, state: Any, new_ids: list[int] | None, top_n: Any,
           mode: str = "click", action: str = "choose") -> tuple[Any, ...]:
+    """One stepping action on the client's state: "choose"/"add" ``new_ids``, "undo", "branch" (keep the
+    current text as the saved branch), or show the state as it is."""
     from lm_demo import stepping
     from lm_demo.models import load_model
 
     loaded = load_model(model_name)
     ids, modes, saved, saved_modes, notes = _client_state(loaded, prompt, state)
+    if (action == "undo" and not ids) or (action == "add" and not new_ids):
+        # Nothing to do: say so without turning the whole view into errors.
+        gr.Warning(T("ins.err.nothing_to_undo" if action == "undo" else "ins.err.empty_choice"))
+        action, new_ids = "show", None
     if action == "undo":
         st = stepping.undo(loaded, prompt, ids, top_n, saved, modes, saved_modes)
     elif action == "branch":
@@ -309,16 +317,20 @@ def step_choose(prompt: str, model_name: str | None = None, state: Any = None, t
 
 @guard
 def step_add(prompt: str, model_name: str | None, state: Any, token: str | None, top_n: float) -> tuple[Any, ...]:
-    """"Añadir": the typed text (an empty box is a clear message, not a no-op)."""
+    """"Añadir": the typed text (an empty box: a warning, the view stays as it is)."""
     from lm_demo.models import load_model
     from lm_demo.stepping import typed_ids
 
-    return _step(prompt, model_name, state, typed_ids(load_model(model_name), token), top_n, mode="typed")
+    ids = typed_ids(load_model(model_name), token) if token else None
+    return _step(prompt, model_name, state, ids, top_n, mode="typed", action="add")
 
 
 @guard
 def step_undo(prompt: str, model_name: str | None = None, state: Any = None, top_n: float = 5) -> tuple[Any, ...]:
-    """API ``step_undo``: the state one chosen token earlier (exactly as it was); outputs as ``step_choose``."""
+    """API ``step_undo``: the state one chosen token earlier (exactly as it was); outputs as ``step_choose``.
+
+    With nothing to undo, a warning and the state as it is.
+    """
     return _step(prompt, model_name, state, None, top_n, action="undo")
 
 
