@@ -13,6 +13,7 @@
 Model: the GPT-2-small shape (124 M) built from its config (random init: speed does not depend on the
 weights), like ``bench/decoding.py``, with the bundled tokenizer; ``--bundled`` adds the bundled model.
 Offline, 2 threads by default.  Run: ``.venv/bin/python bench/inside.py`` (about a minute on 2 cores).
+On a machine shared with other work, ``--threads 1 --clock cpu`` measures the work itself (CPU seconds).
 Last line: ``inside_vs_forward=<x> step_vs_decoding=<y>``.
 """
 
@@ -76,13 +77,16 @@ def prompt_of(tokenizer, n: int) -> tuple[str, list[int]]:
     raise RuntimeError(f"no {n}-token prompt in the source text")
 
 
+CLOCK = time.perf_counter  # --clock cpu: time.process_time (CPU seconds of this process)
+
+
 def median_time(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(CLOCK() - t0)
     return statistics.median(times)
 
 
@@ -135,9 +139,9 @@ def bench_step(app: LoadedModel, prompt: str, steps: int, repeats: int) -> float
         st = stepping.state(app, prompt, [], top_n=5)
         times = []
         for _ in range(steps):
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             st = stepping.choose(app, prompt, st.current.ids, [st.candidates[0].id], top_n=5)
-            times.append(time.perf_counter() - t0)
+            times.append(CLOCK() - t0)
         return st.current.ids, times
 
     per_engine, per_manual, same = [], [], True
@@ -162,7 +166,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7, help="interleaved repetitions (default 7)")
     ap.add_argument("--steps", type=int, default=30, help="steps of the stepping comparison (default 30)")
     ap.add_argument("--bundled", action="store_true", help=f"also the bundled {BUNDLED_NAME}")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time (default), or CPU time of this process: with --threads 1 it is the work done, "
+                         "whatever else the machine runs")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     torch.set_num_threads(args.threads)
     bundled = load_model(BUNDLED_NAME)
     prompt, ids = prompt_of(bundled.tokenizer, PROMPT_TOKENS)
@@ -172,7 +181,7 @@ def main() -> None:
     result = None
     for label, loaded in reversed(models):
         plain, app = plain_and_app(loaded)
-        print(f"== {label}, {torch.get_num_threads()} threads")
+        print(f"== {label}, {torch.get_num_threads()} threads, {args.clock} clock")
         r_views = bench_views(plain, app, prompt, ids, args.repeats)
         r_step = bench_step(app, prompt, args.steps, max(3, args.repeats // 2))
         result = (r_views, r_step)

@@ -255,6 +255,9 @@ def _step_view(loaded: Any, st: Any, top_n: int, prompt: str, notes: list[str]) 
             notes_markdown(loaded.notes + notes + st.notes), download(csv_path), *buttons)
 
 
+N_STEP_OUTPUTS = 8 + MAX_TOP_N  # what ``_step_view`` returns: 8 components and the candidate buttons
+
+
 def _top_n(value: Any) -> int:
     try:
         n = int(float(value))
@@ -538,8 +541,7 @@ def build(ctx: UIContext) -> None:
         undo.click(step_undo, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_undo", **light)
         branch.click(step_branch, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_branch", **light)
         restart.click(step_restart, [prompt, ctx.model, top_n], step_outputs, api_visibility="private", **light)
-        top_n.release(step_choose, [prompt, ctx.model, state, typed, token_id, top_n], step_outputs,
-                      api_visibility="private", **light)
+        top_n.release(step_show, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private", **light)
         choose_tab.select(open_choose, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
                           **light)
 
@@ -555,8 +557,14 @@ def build(ctx: UIContext) -> None:
 def open_choose(prompt: str, model_name: str | None, state: Any, top_n: float) -> tuple[Any, ...]:
     """Opening "Tú eliges" shows the first candidates (a state already there is left as it is)."""
     if _parse_state(state):
-        return tuple(gr.skip() for _ in range(8 + MAX_TOP_N))
+        return tuple(gr.skip() for _ in range(N_STEP_OUTPUTS))
     return _step(prompt, model_name, None, None, top_n)
+
+
+@guard
+def step_show(prompt: str, model_name: str | None, state: Any, top_n: float) -> tuple[Any, ...]:
+    """The state as it is (another number of candidates)."""
+    return _step(prompt, model_name, state, None, top_n)
 
 
 def _scenario(btn: gr.Button, ctx: UIContext, prompt: gr.Textbox, views: gr.Tabs, analyze: Any) -> None:
