@@ -282,6 +282,30 @@ _RANGES = {
 }
 
 
+def prefill(model: Any, ids: list[int]) -> tuple[Any, Any]:
+    """Run ``ids`` once into a fresh KV cache: (cache, float32 logits (1, vocab) of the next position).
+
+    Only the last position goes through the vocabulary projection (``logits_to_keep=1``).
+    Shared by ``decode_steps`` and the manual stepping of ``lm_demo.stepping``, so both
+    compute the very same numbers.  Call it under ``torch.inference_mode()``.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    out = model(input_ids=torch.tensor([ids], device=model.device), past_key_values=DynamicCache(config=model.config),
+                use_cache=True, logits_to_keep=1)
+    return out.past_key_values, out.logits[:, -1, :].float()
+
+
+def advance(model: Any, cache: Any, next_ids: list[int]) -> tuple[Any, Any]:
+    """One cached step, one new token per batch row: (cache, float32 logits (rows, vocab))."""
+    import torch
+
+    out = model(input_ids=torch.tensor(next_ids, device=model.device)[:, None], past_key_values=cache,
+                use_cache=True)
+    return out.past_key_values, out.logits[:, -1, :].float()
+
+
 def decode_steps(
     loaded: Any,
     prompt: str,
@@ -326,15 +350,10 @@ def decode_steps(
     prompt_text = tok.decode(prompt_ids, clean_up_tokenization_spaces=False)
     active = list(range(len(runs)))  # batch row -> run index
     with torch.inference_mode():
-        from transformers import DynamicCache
-
-        cache = DynamicCache(config=model.config)
-        out = model(input_ids=torch.tensor([prompt_ids], device=device), past_key_values=cache,
-                    use_cache=True, logits_to_keep=1)
-        cache = out.past_key_values
+        cache, logits = prefill(model, prompt_ids)
         if len(active) > 1:
             cache.batch_repeat_interleave(len(active))
-        logits = out.logits[:, -1, :].float().expand(len(active), -1)
+        logits = logits.expand(len(active), -1)
 
         step = 0
         while True:
@@ -406,10 +425,7 @@ def decode_steps(
                 cache.batch_select_indices(torch.tensor(keep, device=device))
                 active = [active[row] for row in keep]
                 next_ids = [next_ids[row] for row in keep]
-            out = model(input_ids=torch.tensor(next_ids, device=device)[:, None], past_key_values=cache,
-                        use_cache=True)
-            cache = out.past_key_values
-            logits = out.logits[:, -1, :].float()
+            cache, logits = advance(model, cache, next_ids)
 
 
 def decode(

@@ -62,7 +62,7 @@ def test_next_token_tab_in_chromium(page):
 
 
 def test_model_panel_in_chromium(page):
-    page.get_by_role("tab", name="Modelo").click()
+    page.get_by_role("tab", name="Modelo", exact=True).click()  # not "Dentro del modelo"
     page.click("#mp-show")
     page.wait_for_function("document.body.innerText.includes('GPT2LMHeadModel')")
     assert "gpt2-es-tiny" in page.inner_text("#model-status")

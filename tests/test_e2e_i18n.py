@@ -13,7 +13,7 @@ from lm_demo.locales import STRINGS
 pytestmark = pytest.mark.e2e
 
 ES, EN = STRINGS["es"], STRINGS["en"]
-TAB_KEYS = ("nt.tab", "dec.tab", "cmp.tab", "train.tab", "mp.tab", "guide.tab")
+TAB_KEYS = ("nt.tab", "dec.tab", "cmp.tab", "train.tab", "ins.tab", "mp.tab", "guide.tab")
 PROMPT = "En el silencio de la noche"
 
 

@@ -29,7 +29,7 @@ DEFAULT_LANG = "es"
 # English never switches another's messages.  Core modules stay Gradio-free:
 # they only call ``t()``; the UI layer sets the language around a handler.
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("lm_demo_lang", default=DEFAULT_LANG)
-_PARTS = ("common", "next_token", "decoding", "training", "compare", "guide")
+_PARTS = ("common", "next_token", "decoding", "training", "compare", "guide", "inside")
 
 
 def _merge() -> dict[str, dict[str, str]]:

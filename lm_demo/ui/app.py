@@ -17,6 +17,7 @@ from lm_demo.ui.components import (
     compare_tab,
     decoding_tab,
     guide_tab,
+    inside_tab,
     model_panel,
     next_token_tab,
     training_tab,
@@ -61,6 +62,7 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
             decoding_tab.build(ctx)
             compare_tab.build(ctx)
             training_tab.build(ctx)
+            inside_tab.build(ctx)
             model_panel.build(ctx)
             guide_tab.build(ctx)
         classroom.change(None, [classroom], None, js=CLASSROOM_JS, api_visibility="private")

@@ -35,3 +35,5 @@ def build(ctx: UIContext) -> None:
                 btn.click(setup, None, [nt["nt.prompt"], nt["nt.temperature"], nt["nt.top_k"], nt["nt.top_p"],
                                         ctx.tabs], api_visibility="private").then(
                     next_token, nt["nt.inputs"], nt["nt.outputs"], api_visibility="private")
+            if "ins.scenario" in nt:  # "Dentro del modelo": its tab wires the button
+                nt["ins.scenario"](gr.Button(T("ins.guide.scenario"), size="sm", elem_id="guide-scenario-inside"))
