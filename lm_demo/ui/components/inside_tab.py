@@ -26,7 +26,7 @@ from lm_demo.errors import UserError
 from lm_demo.stepping import MAX_TOP_N
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint
-from lm_demo.ui.widgets import Dropdown, Number, Slider
+from lm_demo.ui.widgets import Dropdown, Number, Slider, Textbox
 
 EXAMPLE_PROMPTS = ["En el silencio de la noche", "Había una vez", "- Mamá, mamá,",
                    "El perro del vecino ladra y el perro"]
@@ -432,8 +432,8 @@ def build(ctx: UIContext) -> None:
         gr.Markdown(T("ins.intro"))
         with gr.Row():
             with gr.Column(scale=3):
-                prompt = gr.Textbox(label=T("ins.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
-                                    elem_id="ins-prompt")
+                prompt = Textbox(label=T("ins.prompt"), value=EXAMPLE_PROMPTS[0], lines=2, max_lines=6,
+                                 elem_id="ins-prompt")
                 gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label=T("ins.examples"))
             with gr.Column(scale=1, min_width=160):
                 run = gr.Button(T("ins.run"), variant="primary", elem_id="ins-run")
@@ -473,8 +473,8 @@ def build(ctx: UIContext) -> None:
                     cand_buttons = [gr.Button("…", visible=k < 5, elem_id=f"ins-cand-{k}", min_width=100)
                                     for k in range(MAX_TOP_N)]
                 with gr.Row(equal_height=True):
-                    typed = gr.Textbox("", label=T("ins.choose.typed"), info=T("ins.choose.typed.info"), scale=4,
-                                       elem_id="ins-typed")
+                    typed = Textbox("", label=T("ins.choose.typed"), info=T("ins.choose.typed.info"), scale=4,
+                                    elem_id="ins-typed")
                     add = gr.Button(T("ins.choose.add"), scale=1, elem_id="ins-add")
                 step_summary = gr.Markdown(elem_id="ins-step-summary")
                 text = gr.HighlightedText(label=T("ins.choose.text"), color_map=COLOR_MAP, show_legend=True,
