@@ -28,7 +28,7 @@ ES = STRINGS["es"]
 GENERIC = ES["err.generic"].split("{")[0]
 REPO = Path(__file__).resolve().parents[1]
 DECODE_DEFAULTS = [5, 0, 5, 0, 0.8, 40, 1.0, 1.0, 0.5]  # max_steps ... epsilon after (prompt, model)
-COMPARE_DEFAULTS = [1, 5, 1.0, 50, 0.95, 1.0, ""]  # n_samples ... eval_text after (prompt, tuned, base, seed)
+COMPARE_DEFAULTS = [1, 5, 1.0, 50, 0.95, 1.0, "", "lines"]  # n_samples ... eval_split after (prompt, tuned, base, seed)
 
 
 def raw_call(base: str, api: str, data: list, timeout: float = 180) -> tuple[str, str]:
@@ -139,15 +139,28 @@ def test_over_long_text_is_refused_by_the_server_too(app_server):
 
 
 def test_an_oversized_request_body_is_refused_before_it_is_read(app_server):
+    """Only the headers are sent: the 413 must come back without the body ever arriving.
+
+    (Sending the whole body races the server's early answer: the client may
+    see a broken pipe instead of the reply, depending on timing.)
+    """
+    import socket
+    from urllib.parse import urlparse
+
     from lm_demo.ui.limits import MAX_BODY_BYTES
 
-    body = json.dumps({"data": ["a" * MAX_BODY_BYTES, BUNDLED_NAME, 1.0, 0, 1.0, 10]}).encode()
-    req = urllib.request.Request(f"{app_server}gradio_api/call/next_token", data=body,
-                                 headers={"content-type": "application/json"})
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(req, timeout=30)
-    assert e.value.code == 413
-    assert "demasiado grande" in e.value.read().decode()
+    url = urlparse(app_server)
+    head = (f"POST {url.path or '/'}gradio_api/call/next_token HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n"
+            "Connection: close\r\n\r\n").replace("//gradio_api", "/gradio_api")
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    status_line, _, rest = reply.decode("utf-8", "replace").partition("\r\n")
+    assert " 413 " in status_line, status_line
+    assert "demasiado grande" in rest
 
 
 # --------------------------------------------------------------------------- folders
