@@ -218,6 +218,79 @@ ES = {
     "train.cli.saved": "Checkpoint guardado en {path} (aparece en la aplicación como «{name}»).",
     "train.cli.story": "Historia de cinco frases a partir de «{prompt}»:",
     "train.cli.stopping": "\nDeteniendo al final del paso actual (Ctrl+C otra vez para abortar)…",
+    # automatic settings, kept model, overfitting, resumable runs (issue 9)
+    "train.source.bundled": "incluido en la aplicación",
+    "train.corpus.avail.bundled": "incluido",
+    "train.corpus.unavailable": "{label} — no disponible aquí",
+    "train.note.auto": (
+        "Ajustes automáticos para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, "
+        "lotes de {batch}, tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
+    ),
+    "train.note.sample_fit": "La muestra se acorta a {n} tokens nuevos: el modelo solo admite {ctx} tokens de contexto.",
+    "train.note.resumed": "Se continúa el entrenamiento interrumpido desde el paso {step} de {total}.",
+    "train.note.kept_final": (
+        "Se guarda el modelo **final** (paso {step}). El mejor según la evaluación fue el del paso {best_step}; "
+        "para guardar ese, elige «el mejor según la evaluación» en Avanzado."
+    ),
+    "train.note.kept_best": (
+        "Se guarda el **mejor modelo según la evaluación** (paso {step}), no el final (paso {final_step})."
+    ),
+    "train.err.bad_keep": "Opción desconocida para el modelo guardado: «{keep}» (usa «final» o «best»).",
+    "train.hp.keep": "Modelo que se guarda",
+    "train.hp.keep.final": "el final (recomendado)",
+    "train.hp.keep.best": "el mejor según la evaluación",
+    "train.hp.keep.info": "Con pocos textos, el «mejor» puede ser el modelo sin cambios del paso 0.",
+    "train.hp.auto": "Ajustes automáticos según el tamaño del corpus",
+    "train.hp.auto.info": "Pasos, bloque, lote, tasa de aprendizaje y evaluación se eligen al cargar el corpus. "
+                          "Desmárcalo para usar los valores de abajo.",
+    "train.hp.save_every_steps": "Guardar un punto de control cada N pasos (0 = automático)",
+    "train.hp.save_every_minutes": "Guardar un punto de control cada N minutos (0 = no)",
+    "train.advanced": "Avanzado: hiperparámetros, recetas, modelo desde cero",
+    "train.summary.auto": "⚙️ Ajustes: **automáticos según el corpus** · {recipe} · se guarda {keep} · {scratch}",
+    "train.summary.manual": (
+        "⚙️ Ajustes: {steps} pasos · {epochs} épocas · tasa {lr} · lote {batch} · bloque {block} · "
+        "evaluar cada {eval} · {recipe} · se guarda {keep} · {scratch}"
+    ),
+    "train.summary.finetune": "ajuste del modelo base",
+    "train.summary.scratch": "desde cero ({layers} capas, ancho {width})",
+    "train.summary.packed": "empaquetado",
+    "train.summary.padded": "relleno",
+    "train.summary.keep.final": "el modelo final",
+    "train.summary.keep.best": "el mejor en evaluación",
+    "train.overfit": (
+        "📈 **Sobreajuste.** Desde el paso {best_step}, la pérdida de **evaluación** (textos que el modelo no ve "
+        "al entrenar) sube mientras la de **entrenamiento** sigue bajando: el modelo está **memorizando** sus "
+        "textos en lugar de aprender a escribir como ellos. Míralo en el gráfico de pérdida: las dos líneas se "
+        "separan después de la marca «mínimo de evaluación». Con un corpus pequeño es normal; para evitarlo, "
+        "usa menos pasos o más textos, o guarda «el mejor según la evaluación» (Avanzado)."
+    ),
+    "train.plot.eval_min": "mínimo de evaluación",
+    "train.status.kept": "{text}",
+    "train.runs.title": "### ⏯ Entrenamientos interrumpidos",
+    "train.runs.intro": (
+        "Estos entrenamientos se cortaron (un corte de luz, un reinicio, o los detuviste) y guardaron un punto "
+        "de control. **Continuar** sigue desde ese paso; **Usar tal cual** guarda ese modelo para usarlo ya."
+    ),
+    "train.runs.item": "**{name}** · {corpus} · paso {step} de {total} · {when}{status}",
+    "train.runs.status.stopped": " · detenido",
+    "train.runs.status.error": " · terminó con un error",
+    "train.runs.no_checkpoint": " · sin punto de control aún (empezaría de nuevo)",
+    "train.runs.saved_as": " · ya guardado como «{name}»",
+    "train.runs.pick": "Entrenamiento",
+    "train.runs.continue": "⏯ Continuar",
+    "train.runs.use": "Usar tal cual",
+    "train.runs.discard": "🗑 Descartar",
+    "train.runs.exported": "Guardado como «{name}»: ya aparece en los selectores de modelos.",
+    "train.runs.discarded": "Se descartó «{name}».",
+    "train.runs.none": "No hay entrenamientos interrumpidos.",
+    "train.runs.ago.min": "hace {n} min",
+    "train.runs.ago.h": "hace {n} h",
+    "train.runs.ago.d": "hace {n} días",
+    "train.run.unknown": "No existe el entrenamiento interrumpido «{name}».",
+    "train.run.damaged": "Los datos del entrenamiento «{name}» están dañados: descártalo.",
+    "train.run.busy": "El entrenamiento «{name}» sigue en marcha en otro proceso.",
+    "train.run.no_checkpoint": "El entrenamiento «{name}» aún no había guardado ningún punto de control: usa «Continuar».",
+    "train.kind.train.resume": "continuar un entrenamiento",
 }
 
 EN = {
@@ -408,4 +481,74 @@ EN = {
     "train.cli.saved": "Checkpoint saved in {path} (listed in the app as “{name}”).",
     "train.cli.story": "A five-sentence story from “{prompt}”:",
     "train.cli.stopping": "\nStopping at the end of the current step (Ctrl+C again to abort)…",
+    "train.source.bundled": "bundled with the app",
+    "train.corpus.avail.bundled": "bundled",
+    "train.corpus.unavailable": "{label} — not available here",
+    "train.note.auto": (
+        "Automatic settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, "
+        "batches of {batch}, learning rate {lr}, {eval} % of the texts held out for evaluation."
+    ),
+    "train.note.sample_fit": "The sample is cut to {n} new tokens: the model takes only {ctx} tokens of context.",
+    "train.note.resumed": "Continuing the interrupted run from step {step} of {total}.",
+    "train.note.kept_final": (
+        "The **final** model is saved (step {step}). The best by evaluation was at step {best_step}; to save "
+        "that one, pick “the best by evaluation” under Advanced."
+    ),
+    "train.note.kept_best": "The **best model by evaluation** is saved (step {step}), not the final one (step {final_step}).",
+    "train.err.bad_keep": "Unknown choice for the saved model: “{keep}” (use “final” or “best”).",
+    "train.hp.keep": "Model saved",
+    "train.hp.keep.final": "the final one (recommended)",
+    "train.hp.keep.best": "the best by evaluation",
+    "train.hp.keep.info": "With few texts, the “best” may be the unchanged model of step 0.",
+    "train.hp.auto": "Automatic settings from the corpus size",
+    "train.hp.auto.info": "Steps, block, batch, learning rate and evaluation are chosen when the corpus loads. "
+                          "Untick to use the values below.",
+    "train.hp.save_every_steps": "Save a checkpoint every N steps (0 = automatic)",
+    "train.hp.save_every_minutes": "Save a checkpoint every N minutes (0 = never)",
+    "train.advanced": "Advanced: hyperparameters, recipes, model from scratch",
+    "train.summary.auto": "⚙️ Settings: **automatic from the corpus** · {recipe} · saves {keep} · {scratch}",
+    "train.summary.manual": (
+        "⚙️ Settings: {steps} steps · {epochs} epochs · lr {lr} · batch {batch} · block {block} · "
+        "evaluate every {eval} · {recipe} · saves {keep} · {scratch}"
+    ),
+    "train.summary.finetune": "fine-tuning the base model",
+    "train.summary.scratch": "from scratch ({layers} layers, width {width})",
+    "train.summary.packed": "packed",
+    "train.summary.padded": "padded",
+    "train.summary.keep.final": "the final model",
+    "train.summary.keep.best": "the best by evaluation",
+    "train.overfit": (
+        "📈 **Overfitting.** Since step {best_step} the **evaluation** loss (texts the model does not train on) "
+        "rises while the **training** loss keeps falling: the model is **memorising** its texts instead of "
+        "learning to write like them. See it in the loss plot: the two lines part after the “evaluation "
+        "minimum” mark. With a small corpus this is normal; to avoid it, train fewer steps or on more texts, "
+        "or save “the best by evaluation” (Advanced)."
+    ),
+    "train.plot.eval_min": "evaluation minimum",
+    "train.status.kept": "{text}",
+    "train.runs.title": "### ⏯ Interrupted training runs",
+    "train.runs.intro": (
+        "These runs were cut short (a power cut, a restart, or you stopped them) and saved a checkpoint. "
+        "**Continue** goes on from that step; **Use as it is** saves that model to use it now."
+    ),
+    "train.runs.item": "**{name}** · {corpus} · step {step} of {total} · {when}{status}",
+    "train.runs.status.stopped": " · stopped",
+    "train.runs.status.error": " · ended with an error",
+    "train.runs.no_checkpoint": " · no checkpoint yet (it would start again)",
+    "train.runs.saved_as": " · already saved as “{name}”",
+    "train.runs.pick": "Training run",
+    "train.runs.continue": "⏯ Continue",
+    "train.runs.use": "Use as it is",
+    "train.runs.discard": "🗑 Discard",
+    "train.runs.exported": "Saved as “{name}”: it is in the model pickers now.",
+    "train.runs.discarded": "“{name}” was discarded.",
+    "train.runs.none": "No interrupted training runs.",
+    "train.runs.ago.min": "{n} min ago",
+    "train.runs.ago.h": "{n} h ago",
+    "train.runs.ago.d": "{n} days ago",
+    "train.run.unknown": "There is no interrupted run “{name}”.",
+    "train.run.damaged": "The data of run “{name}” is damaged: discard it.",
+    "train.run.busy": "Run “{name}” is still running in another process.",
+    "train.run.no_checkpoint": "Run “{name}” had not saved a checkpoint yet: use “Continue”.",
+    "train.kind.train.resume": "continuing a training run",
 }
