@@ -27,7 +27,8 @@ HP_PRESET_KEYS = ("demo", "seed000", "seed001", "seed002", "seed003", "seed004")
 JOKE_CATEGORIES = ("otros", "familia", "sexo", "animales", "profesiones", "regionales", "tematicos")
 UPLOAD_TYPES = [".txt", ".csv", ".tsv", ".jsonl", ".json", ".parquet"]
 POLL_SECONDS = 1.5
-DEMO = HP_PRESETS["demo"]  # the UI's defaults (lm_demo.training imports no torch at import time)
+DEMO = dict(epochs=1.0, learning_rate=5e-4, batch_size=8, grad_accum=1, block_size=128, weight_decay=0.01,
+            warmup_steps=10, eval_steps=20, max_steps=200, early_stopping_patience=0)
 HP_FIELDS = ("epochs", "learning_rate", "batch_size", "grad_accum", "block_size", "weight_decay", "warmup_steps",
              "eval_steps", "max_steps", "early_stopping_patience")
 # Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
@@ -356,7 +357,7 @@ def preset_options(preset: str) -> tuple[Any, Any]:
 def apply_hp_preset(key: str) -> list[Any]:
     from lm_demo.training import HP_PRESETS
 
-    values = HP_PRESETS.get(key or "demo", HP_PRESETS["demo"])
+    values = HP_PRESETS.get(key or "demo", DEMO)
     out = [values[f] for f in HP_FIELDS]
     scratch = key == "seed003"
     return out + [gr.Checkbox(value=scratch)]
