@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             if not main_rank or ev.get("replayed"):
                 return ev
             if ev["type"] in ("note", "kept"):
-                _write(f"ℹ️  {ev['text']}")
+                _write(f"ℹ️  {ev['text']}".replace("**", ""))
             elif ev["type"] == "overfit":
                 _write(f"📈 {t('train.overfit', best_step=ev['best_step'])}".replace("**", ""))
             elif ev["type"] == "sample":

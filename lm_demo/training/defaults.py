@@ -23,7 +23,7 @@ So, for the fields left ``None`` (see ``TrainConfig``):
   sized one, 1e-3 from scratch), 40 % lower on a tiny corpus, where every
   step sees the same few blocks;
 - evaluation every ~10 % of the run, warm-up 5 %, a resumable checkpoint
-  every ~20 % (and every ``save_every_minutes``).
+  every ~20 % (at least 25 steps apart) and every ``save_every_minutes``.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def resolve(cfg: TrainConfig, n_texts: int, n_tokens: int, *, params: int | None
     if c.eval_steps is None:
         c.eval_steps = max(1, total // 10)
     if c.save_every_steps is None:
-        c.save_every_steps = max(10, total // 5)
+        c.save_every_steps = max(25, total // 5)
     note = t("train.note.auto", texts=n_texts, tokens=n_tokens, steps=total, block=c.block_size, batch=c.batch_size,
              lr=f"{c.learning_rate:.0e}", eval=round(c.eval_fraction * 100))
     return c, [note]

@@ -201,7 +201,8 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     prior: list[dict] = []
     if resume:
         run = runs.open_run(resume)
-        config = run.config()
+        # the run's own settings; only how this process shows and runs it comes from the caller
+        config = replace(run.config(), progress_bar=config.progress_bar, num_threads=config.num_threads)
         post.run = None  # replayed events are already in the file
         prior = run.keep_events(run.data.get("events_upto") or 0) if run.checkpoint() else run.keep_events(0)
         for ev in prior:
@@ -293,6 +294,7 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
         include_num_input_tokens_seen="non_padding", seed=cfg.seed, data_seed=cfg.seed,
         bf16=bf16, fp16=bool(use_cuda and not bf16), use_cpu=not use_cuda,
         dataloader_pin_memory=use_cuda, disable_tqdm=not cfg.progress_bar, remove_unused_columns=False,
+        ddp_find_unused_parameters=False,
     )
     from lm_demo.training.callbacks import make_callback
 
@@ -316,9 +318,10 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     })
     if job is not None and run is not None:
         job.description["run"] = run.name
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     try:
         hf_logging.set_verbosity_error()  # "no label_names" and similar chatter
+        hf_logging.disable_progress_bar()  # "Writing model shards" at every checkpoint
         trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                           data_collator=default_data_collator, callbacks=[cb], processing_class=tok)
         if not cfg.progress_bar:
@@ -333,6 +336,8 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
         raise
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
         if run is None and distributed.is_main() and out_dir:
             shutil.rmtree(out_dir, ignore_errors=True)
     model = trainer.model
@@ -425,15 +430,8 @@ def resume_training(name: str) -> Job:
     desc = {"corpus": run.data.get("corpus_label"), "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
             "recipe": cfg.recipe, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "keep": cfg.keep,
             "run": run.name, "resume": True}
-    threads = default_threads()
-
-    def target(job: Job) -> TrainResult:
-        import torch
-
-        torch.set_num_threads(threads)
-        return run_training(cfg, job, resume=run.name)
-
-    return JOBS.start("train", target, desc)
+    here = replace(cfg, progress_bar=False, num_threads=default_threads())
+    return JOBS.start("train", lambda job: run_training(here, job, resume=run.name), desc)
 
 
 __all__ = ["TrainResult", "run_training", "start_training", "resume_training"]
