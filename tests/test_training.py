@@ -141,7 +141,7 @@ def test_thirty_steps_lower_the_eval_loss(trained):
 
 def test_events_arrive_in_order_and_the_plots_receive_them(trained):
     from lm_demo.charts.training import loss_figure, perplexity_figure
-    from lm_demo.ui.components.training_tab import samples_markdown, status_markdown
+    from lm_demo.ui.components.training_view import samples_markdown, status_markdown
 
     ev = trained.events
     assert [e["seq"] for e in ev] == list(range(len(ev)))

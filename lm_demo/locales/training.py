@@ -4,19 +4,19 @@ ES = {
     # tab
     "train.tab": "Entrenamiento",
     "train.intro": (
-        "Entrena un modelo base (apartado 2) con un corpus y observa en directo cómo bajan la **pérdida** "
-        "y la **perplejidad**. Los textos se **empaquetan**: se unen con el token de fin de texto "
-        "(`<|endoftext|>`) y se cortan en bloques, así no se pierde cómputo en relleno y el modelo aprende "
-        "a terminar un texto. Al acabar (o al detenerlo), el modelo se guarda en `checkpoints/` y se puede "
-        "usar enseguida en las otras pestañas."
+        "Elige un **corpus** (o sube tu propio texto), el **modelo base** y pulsa **Empezar**: verás en directo "
+        "cómo bajan la **pérdida** y la **perplejidad**, y muestras del modelo mientras aprende. Los ajustes se "
+        "eligen solos según el tamaño del corpus (puedes cambiarlos en «Avanzado»). Al acabar (o al detenerlo) "
+        "el modelo se guarda en `checkpoints/` y se usa enseguida en las otras pestañas; si algo corta el "
+        "entrenamiento, se puede continuar desde el último punto de control."
     ),
     "train.disabled": (
         "🔒 El entrenamiento está desactivado en este servidor (variable `LM_DEMO_ALLOW_TRAINING=0`, "
         "habitual en un Space público). Puedes ver el progreso de otros entrenamientos, pero no iniciar uno."
     ),
-    "train.corpus.section": "1. Corpus",
+    "train.corpus.section": "Opciones del corpus",
     "train.corpus.preset": "Corpus predefinido",
-    "train.corpus.preset.info": "Se busca primero en la carpeta de datos local, luego en la caché y después en el Hub.",
+    "train.corpus.preset.info": "Poesía, Quijote, refranes y prosa vienen incluidos; los chistes necesitan el Hub o la carpeta de datos local.",
     "train.corpus.upload": "…o sube tu propio archivo (.txt, .csv, .tsv, .jsonl, .json, .parquet; máx. 50 MB)",
     "train.corpus.column": "Columna de texto",
     "train.corpus.column.info": "Para .csv/.jsonl/.parquet; vacío = se adivina.",
@@ -38,10 +38,6 @@ ES = {
     "train.corpus.stats": "Estadísticas",
     "train.corpus.hist": "Longitud de los textos",
     "train.corpus.summary": "**{label}** · origen: {source} (`{origin}`) · {rows} textos",
-    "train.corpus.avail.local": "local",
-    "train.corpus.avail.cache": "caché",
-    "train.corpus.avail.hub": "Hub",
-    "train.corpus.avail.none": "no disponible sin conexión",
     "train.source.local": "carpeta de datos local",
     "train.source.cache": "caché de Hugging Face",
     "train.source.hub": "Hugging Face Hub",
@@ -55,8 +51,8 @@ ES = {
     "train.corpus.refranes": "Refranes y citas",
     "train.corpus.prosa": "Prosa (Wikipedia traducida y frases web)",
     # model
-    "train.model.section": "2. Modelo",
-    "train.model.base": "Modelo base (se ajusta con fine-tuning)",
+    "train.model.section": "Modelo desde cero",
+    "train.model.base": "Modelo base",
     "train.model.base.info": "Sin GPU se empieza por el modelo pequeño incluido: una demostración tarda minutos; "
                              "un GPT-2 de 124 M parámetros tarda unas 20 veces más en CPU.",
     "train.model.scratch": "Entrenar desde cero (semilla 003): un GPT-2 pequeño con pesos aleatorios",
@@ -65,10 +61,9 @@ ES = {
     "train.model.heads": "Cabezas de atención",
     "train.model.width": "Ancho (dimensión de los vectores)",
     # hyperparameters
-    "train.hp.section": "3. Hiperparámetros",
     "train.hp.preset": "Receta",
-    "train.hp.preset.info": "Un clic rellena los valores; puedes cambiarlos después.",
-    "train.hp.preset.demo": "Demo rápida en clase",
+    "train.hp.preset.info": "Un clic rellena los valores (y quita los ajustes automáticos); puedes cambiarlos después.",
+    "train.hp.preset.auto": "Automática (según el corpus)",
     "train.hp.preset.seed000": "Semilla 000 (mezcla)",
     "train.hp.preset.seed001": "Semilla 001 (Quijote)",
     "train.hp.preset.seed002": "Semilla 002 (poesía)",
@@ -95,11 +90,12 @@ ES = {
     "train.hp.n_layer": "Capas",
     "train.hp.n_head": "Cabezas de atención",
     "train.hp.n_embd": "Ancho",
+    "train.hp.n_positions": "Contexto (tokens)",
     "train.hp.num_threads": "Hilos de CPU",
     "train.hp.sample_prompt": "Texto de inicio para las muestras",
     "train.hp.name": "Nombre del checkpoint (vacío = automático)",
     # run
-    "train.start": "▶ Empezar a entrenar",
+    "train.start": "▶ Empezar",
     "train.history_csv": "Descargar historial de métricas (CSV)",
     "train.file.history": "entrenamiento-historial",
     "train.file.loss": "entrenamiento-perdida",
@@ -198,8 +194,9 @@ ES = {
     "train.corpus.no_texts": "«{name}» no contiene ningún texto no vacío.",
     "train.corpus.preset_empty": "El corpus «{name}» quedó vacío tras la limpieza.",
     "train.corpus.preset_unavailable": (
-        "El corpus «{name}» no está disponible: no está en la carpeta de datos local ni en la caché, y no hay "
-        "conexión con el Hub. Sube un archivo de texto propio (.txt, .csv, .jsonl…)."
+        "El corpus «{name}» no está disponible aquí: no viene incluido, no está en la carpeta de datos local ni "
+        "en la caché, y no hay conexión con el Hub. Elige otro corpus o sube un archivo de texto propio "
+        "(.txt, .csv, .jsonl…)."
     ),
     "train.corpus.unknown_preset": "Corpus desconocido: «{name}». Disponibles: {presets}.",
     # stats
@@ -220,7 +217,6 @@ ES = {
     "train.cli.stopping": "\nDeteniendo al final del paso actual (Ctrl+C otra vez para abortar)…",
     # automatic settings, kept model, overfitting, resumable runs (issue 9)
     "train.source.bundled": "incluido en la aplicación",
-    "train.corpus.avail.bundled": "incluido",
     "train.corpus.unavailable": "{label} — no disponible aquí",
     "train.note.auto": (
         "Ajustes automáticos para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, "
@@ -265,7 +261,6 @@ ES = {
         "usa menos pasos o más textos, o guarda «el mejor según la evaluación» (Avanzado)."
     ),
     "train.plot.eval_min": "mínimo de evaluación",
-    "train.status.kept": "{text}",
     "train.runs.title": "### ⏯ Entrenamientos interrumpidos",
     "train.runs.intro": (
         "Estos entrenamientos se cortaron (un corte de luz, un reinicio, o los detuviste) y guardaron un punto "
@@ -283,6 +278,7 @@ ES = {
     "train.runs.exported": "Guardado como «{name}»: ya aparece en los selectores de modelos.",
     "train.runs.discarded": "Se descartó «{name}».",
     "train.runs.none": "No hay entrenamientos interrumpidos.",
+    "train.runs.ago.now": "hace un momento",
     "train.runs.ago.min": "hace {n} min",
     "train.runs.ago.h": "hace {n} h",
     "train.runs.ago.d": "hace {n} días",
@@ -290,21 +286,21 @@ ES = {
     "train.run.damaged": "Los datos del entrenamiento «{name}» están dañados: descártalo.",
     "train.run.busy": "El entrenamiento «{name}» sigue en marcha en otro proceso.",
     "train.run.no_checkpoint": "El entrenamiento «{name}» aún no había guardado ningún punto de control: usa «Continuar».",
-    "train.kind.train.resume": "continuar un entrenamiento",
 }
 
 EN = {
     "train.tab": "Training",
     "train.intro": (
-        "Train a base model (section 2) on a corpus and watch the **loss** and **perplexity** fall live. "
-        "Texts are **packed**: joined with the end-of-text token and cut into blocks, so no compute goes to "
-        "padding and the model learns to end a text. When it ends (or is stopped) the model is saved in "
-        "`checkpoints/` and is usable at once in the other tabs."
+        "Pick a **corpus** (or upload your own text), the **base model** and press **Start**: watch the **loss** "
+        "and **perplexity** fall live, with samples of the model as it learns. Settings are chosen from the "
+        "corpus size (change them under “Advanced”). When it ends (or is stopped) the model is saved in "
+        "`checkpoints/` and is usable at once in the other tabs; if something cuts the run short, it can "
+        "continue from its last checkpoint."
     ),
     "train.disabled": "🔒 Training is disabled on this server (`LM_DEMO_ALLOW_TRAINING=0`).",
-    "train.corpus.section": "1. Corpus",
+    "train.corpus.section": "Corpus options",
     "train.corpus.preset": "Preset corpus",
-    "train.corpus.preset.info": "Looked up in the local data folder, then the cache, then the Hub.",
+    "train.corpus.preset.info": "Poetry, Quijote, sayings and prose are bundled; the jokes need the Hub or the local data folder.",
     "train.corpus.upload": "…or upload your own file (.txt, .csv, .tsv, .jsonl, .json, .parquet; max 50 MB)",
     "train.corpus.column": "Text column",
     "train.corpus.column.info": "For .csv/.jsonl/.parquet; empty = guessed.",
@@ -326,10 +322,6 @@ EN = {
     "train.corpus.stats": "Statistics",
     "train.corpus.hist": "Text lengths",
     "train.corpus.summary": "**{label}** · source: {source} (`{origin}`) · {rows} texts",
-    "train.corpus.avail.local": "local",
-    "train.corpus.avail.cache": "cache",
-    "train.corpus.avail.hub": "Hub",
-    "train.corpus.avail.none": "not available offline",
     "train.source.local": "local data folder",
     "train.source.cache": "Hugging Face cache",
     "train.source.hub": "Hugging Face Hub",
@@ -341,8 +333,8 @@ EN = {
     "train.corpus.mezcla": "Poetry + prose mix (seed 000)",
     "train.corpus.refranes": "Sayings and quotes",
     "train.corpus.prosa": "Prose (translated Wikipedia and web sentences)",
-    "train.model.section": "2. Model",
-    "train.model.base": "Base model (fine-tuned)",
+    "train.model.section": "Model from scratch",
+    "train.model.base": "Base model",
     "train.model.base.info": "Without a GPU it starts from the small bundled model: a demo takes minutes; "
                              "a 124 M-parameter GPT-2 takes about 20 times longer on a CPU.",
     "train.model.scratch": "Train from scratch (seed 003): a small, randomly initialised GPT-2",
@@ -350,10 +342,9 @@ EN = {
     "train.model.layers": "Layers",
     "train.model.heads": "Attention heads",
     "train.model.width": "Width (vector size)",
-    "train.hp.section": "3. Hyperparameters",
     "train.hp.preset": "Recipe",
-    "train.hp.preset.info": "One click fills the values; change them afterwards if you like.",
-    "train.hp.preset.demo": "Quick class demo",
+    "train.hp.preset.info": "One click fills the values (and turns the automatic settings off); change them afterwards if you like.",
+    "train.hp.preset.auto": "Automatic (from the corpus)",
     "train.hp.preset.seed000": "Seed 000 (mix)",
     "train.hp.preset.seed001": "Seed 001 (Quijote)",
     "train.hp.preset.seed002": "Seed 002 (poetry)",
@@ -380,10 +371,11 @@ EN = {
     "train.hp.n_layer": "Layers",
     "train.hp.n_head": "Attention heads",
     "train.hp.n_embd": "Width",
+    "train.hp.n_positions": "Context (tokens)",
     "train.hp.num_threads": "CPU threads",
     "train.hp.sample_prompt": "Prompt for the samples",
     "train.hp.name": "Checkpoint name (empty = automatic)",
-    "train.start": "▶ Start training",
+    "train.start": "▶ Start",
     "train.history_csv": "Download metric history (CSV)",
     "train.file.history": "training-history",
     "train.file.loss": "training-loss",
@@ -465,7 +457,7 @@ EN = {
     "train.corpus.bad_txt_mode": "Unknown .txt reading mode “{mode}”.",
     "train.corpus.no_texts": "“{name}” holds no non-empty text.",
     "train.corpus.preset_empty": "Corpus “{name}” is empty after cleaning.",
-    "train.corpus.preset_unavailable": "Corpus “{name}” is not available: it is neither in the local data folder nor in the cache, and the Hub cannot be reached. Upload a text file of your own (.txt, .csv, .jsonl…).",
+    "train.corpus.preset_unavailable": "Corpus “{name}” is not available here: it is not bundled, not in the local data folder nor in the cache, and the Hub cannot be reached. Pick another corpus or upload a text file of your own (.txt, .csv, .jsonl…).",
     "train.corpus.unknown_preset": "Unknown corpus “{name}”. Available: {presets}.",
     "train.stats.rows_before": "Texts before cleaning",
     "train.stats.rows_after": "Texts after cleaning",
@@ -482,7 +474,6 @@ EN = {
     "train.cli.story": "A five-sentence story from “{prompt}”:",
     "train.cli.stopping": "\nStopping at the end of the current step (Ctrl+C again to abort)…",
     "train.source.bundled": "bundled with the app",
-    "train.corpus.avail.bundled": "bundled",
     "train.corpus.unavailable": "{label} — not available here",
     "train.note.auto": (
         "Automatic settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, "
@@ -525,7 +516,6 @@ EN = {
         "or save “the best by evaluation” (Advanced)."
     ),
     "train.plot.eval_min": "evaluation minimum",
-    "train.status.kept": "{text}",
     "train.runs.title": "### ⏯ Interrupted training runs",
     "train.runs.intro": (
         "These runs were cut short (a power cut, a restart, or you stopped them) and saved a checkpoint. "
@@ -543,6 +533,7 @@ EN = {
     "train.runs.exported": "Saved as “{name}”: it is in the model pickers now.",
     "train.runs.discarded": "“{name}” was discarded.",
     "train.runs.none": "No interrupted training runs.",
+    "train.runs.ago.now": "a moment ago",
     "train.runs.ago.min": "{n} min ago",
     "train.runs.ago.h": "{n} h ago",
     "train.runs.ago.d": "{n} days ago",
@@ -550,5 +541,4 @@ EN = {
     "train.run.damaged": "The data of run “{name}” is damaged: discard it.",
     "train.run.busy": "Run “{name}” is still running in another process.",
     "train.run.no_checkpoint": "Run “{name}” had not saved a checkpoint yet: use “Continue”.",
-    "train.kind.train.resume": "continuing a training run",
 }

@@ -36,6 +36,7 @@ _RANGES: tuple[tuple[str, float, float, type], ...] = (
     ("max_eval_blocks", 1, 10_000, int), ("logging_steps", 0, 100_000, int), ("sample_max_new_tokens", 1, 200, int),
     ("n_layer", 1, 24, int), ("n_head", 1, 32, int), ("n_embd", 8, 2048, int), ("num_threads", 0, 256, int),
     ("save_every_steps", 0, 1_000_000, int), ("save_every_minutes", 0.0, 24 * 60.0, float),
+    ("n_positions", 16, 8192, int),
 )
 
 
@@ -60,6 +61,7 @@ class TrainConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 256
+    n_positions: int | None = None  # from scratch: the context (None: the block size, at least 64)
     recipe: str = "packed"
     block_size: int | None = None
     epochs: float | None = None
@@ -92,7 +94,7 @@ class TrainConfig:
         c = replace(self)
         for name, lo, hi, cast in _RANGES:
             raw = getattr(c, name)
-            if raw is None and name in AUTO_FIELDS:
+            if raw is None and (name in AUTO_FIELDS or name == "n_positions"):
                 continue
             try:
                 v = cast(float(raw)) if cast is int else cast(raw)

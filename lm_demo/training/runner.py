@@ -109,7 +109,7 @@ class _Poster:
         self({"type": "note", "text": text})
 
 
-def _prepare_model(cfg: TrainConfig, positions_from_scratch: int) -> tuple[Any, Any, dict, list[str]]:
+def _prepare_model(cfg: TrainConfig) -> tuple[Any, Any, dict, list[str]]:
     """A fresh, trainable (fp32) copy of the base model, or a new random GPT-2.
 
     Never the instance in ``MODEL_CACHE``: the inference tabs keep using it
@@ -131,7 +131,7 @@ def _prepare_model(cfg: TrainConfig, positions_from_scratch: int) -> tuple[Any, 
     if cfg.from_scratch:
         torch.manual_seed(cfg.seed)
         config = GPT2Config(
-            vocab_size=len(tok), n_positions=max(positions_from_scratch, 64), n_embd=cfg.n_embd,
+            vocab_size=len(tok), n_positions=cfg.n_positions or 128, n_embd=cfg.n_embd,
             n_layer=cfg.n_layer, n_head=cfg.n_head,
             bos_token_id=tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id,
             eos_token_id=tok.eos_token_id,
@@ -160,7 +160,7 @@ def _total_steps(cfg: TrainConfig, train_blocks: int) -> int:
     return cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
 
 
-def _prepare_data(cfg: TrainConfig, job: Job | None, post: _Poster, tok: Any, positions: int, params: int,
+def _prepare_data(cfg: TrainConfig, post: _Poster, tok: Any, positions: int, params: int,
                   device: str) -> tuple[TrainConfig, Any, Any]:
     """(resolved config, corpus, PackedData) on the main process; the config alone elsewhere."""
     from lm_demo import corpora, packing
@@ -225,7 +225,9 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     distributed.setup()
     device, _ = pick_device()
     post({"type": "stage", "stage": "model"})
-    model, tok, model_info, mnotes = _prepare_model(cfg, cfg.block_size or 128)
+    if cfg.from_scratch and not cfg.n_positions:  # fixed now, so that a resumed run builds the same model
+        cfg = replace(cfg, n_positions=max(cfg.block_size or 128, 64))
+    model, tok, model_info, mnotes = _prepare_model(cfg)
     for n in mnotes:
         post.note(n)
     from lm_demo.training.samples import model_positions
@@ -236,7 +238,7 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     corpus = data = None
     with distributed.main_first():
         if distributed.is_main():
-            cfg, corpus, data = _prepare_data(cfg, job, post, tok, positions, model_info["params"], device)
+            cfg, corpus, data = _prepare_data(cfg, post, tok, positions, model_info["params"], device)
     cfg = distributed.broadcast(cfg)
 
     def stopped_before_training() -> TrainResult:
