@@ -164,8 +164,8 @@ ES = {
     "train.note.hub_failed": "No se pudo descargar «{repo}» del Hub ({detail}).",
     "train.note.excluded": "Categorías excluidas: {cats} ({n} textos).",
     "train.note.poetry_standin": (
-        "Sin el Spanish Poetry Dataset en local: se usan en su lugar sonetos del corpus DISCO "
-        "(CC BY 4.0), con las mismas columnas."
+        "En lugar del Spanish Poetry Dataset (poemas modernos con derechos de autor, no redistribuible) se usan "
+        "sonetos clásicos del corpus DISCO (CC BY 4.0, Ruiz Fabo et al. 2017), con las mismas columnas."
     ),
     "train.note.quijote_lines": "Se usan las primeras {n} líneas del Quijote ({paras} párrafos; la semilla 001 usaba unas 100).",
     "train.note.mix_standin": "Sin conexión: la prosa local (XQuAD y UD Spanish-GSD) sustituye a Wikipedia y MLSUM.",
@@ -226,8 +226,9 @@ ES = {
     "train.note.resumed": "Se continúa el entrenamiento interrumpido desde el paso {step} de {total}.",
     "train.note.kept_final": (
         "Se guarda el modelo **final** (paso {step}). El mejor según la evaluación fue el del paso {best_step}; "
-        "para guardar ese, elige «el mejor según la evaluación» en Avanzado."
+        "para guardar ese, elige «el mejor según la evaluación» en Avanzado (en la terminal, `--keep best`)."
     ),
+    "train.note.kept_final_best": "Se guarda el modelo **final** (paso {step}), que es también el mejor según la evaluación.",
     "train.note.kept_best": (
         "Se guarda el **mejor modelo según la evaluación** (paso {step}), no el final (paso {final_step})."
     ),
@@ -435,7 +436,7 @@ EN = {
     "train.note.from_cache": "“{repo}” was read from the local Hugging Face cache.",
     "train.note.hub_failed": "Could not download “{repo}” from the Hub ({detail}).",
     "train.note.excluded": "Excluded categories: {cats} ({n} texts).",
-    "train.note.poetry_standin": "The Spanish Poetry Dataset is not available locally: DISCO sonnets (CC BY 4.0) stand in, with the same columns.",
+    "train.note.poetry_standin": "Instead of the Spanish Poetry Dataset (modern, copyrighted poems, not redistributable), classic sonnets of the DISCO corpus (CC BY 4.0, Ruiz Fabo et al. 2017) are used, with the same columns.",
     "train.note.quijote_lines": "Using the first {n} lines of Don Quijote ({paras} paragraphs; seed 001 used about 100).",
     "train.note.mix_standin": "Offline: local prose (XQuAD, UD Spanish-GSD) stands in for Wikipedia and MLSUM.",
     "train.note.truncated": "Padded recipe: {n} tokens of long texts were cut off and are not trained on.",
@@ -483,8 +484,9 @@ EN = {
     "train.note.resumed": "Continuing the interrupted run from step {step} of {total}.",
     "train.note.kept_final": (
         "The **final** model is saved (step {step}). The best by evaluation was at step {best_step}; to save "
-        "that one, pick “the best by evaluation” under Advanced."
+        "that one, pick “the best by evaluation” under Advanced (in a terminal, `--keep best`)."
     ),
+    "train.note.kept_final_best": "The **final** model is saved (step {step}); it is also the best by evaluation.",
     "train.note.kept_best": "The **best model by evaluation** is saved (step {step}), not the final one (step {final_step}).",
     "train.err.bad_keep": "Unknown choice for the saved model: “{keep}” (use “final” or “best”).",
     "train.hp.keep": "Model saved",

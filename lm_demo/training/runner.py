@@ -148,6 +148,13 @@ def _prepare_model(cfg: TrainConfig) -> tuple[Any, Any, dict, list[str]]:
     return model, tok, info, notes
 
 
+def kept_key(kept: str, step: int | None, best_step: int | None) -> str:
+    """The locale key that names the model a run kept (and the best one, when they differ)."""
+    if kept == "best":
+        return "train.note.kept_best"
+    return "train.note.kept_final_best" if best_step is None or best_step == step else "train.note.kept_final"
+
+
 def _auto_name(corpus_key: str, cfg: TrainConfig) -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kind = "scratch" if cfg.from_scratch else "ft"
@@ -359,7 +366,7 @@ def _finish(cfg: TrainConfig, cb: Any, state: Any, model: Any, tok: Any, model_i
         kept, kept_step, eval_loss = "best", cb.best_step, cb.best_loss
     model.eval()
     if distributed.is_main():
-        key = "train.note.kept_best" if kept == "best" else "train.note.kept_final"
+        key = kept_key(kept, kept_step, cb.best_step)
         post({"type": "kept", "kept": kept, "step": kept_step, "eval_loss": eval_loss, "best_step": cb.best_step,
               "best_loss": cb.best_loss, "final_step": final_step, "final_loss": final_loss,
               "text": t(key, step=kept_step, best_step=cb.best_step if cb.best_step is not None else "—",
@@ -436,4 +443,4 @@ def resume_training(name: str) -> Job:
     return JOBS.start("train", lambda job: run_training(here, job, resume=run.name), desc)
 
 
-__all__ = ["TrainResult", "run_training", "start_training", "resume_training"]
+__all__ = ["TrainResult", "run_training", "start_training", "resume_training", "kept_key"]

@@ -73,8 +73,10 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
     parts.append(T(key, steps=steps, duration=duration(took), loss=fmt(loss), ppl=fmt(ppl, 1)))
     kept = next((e for e in reversed(events) if e["type"] == "kept"), None)
     if kept is not None:
+        from lm_demo.training.runner import kept_key
+
         best = kept.get("best_step")
-        text_key = "train.note.kept_best" if kept.get("kept") == "best" else "train.note.kept_final"
+        text_key = kept_key(kept.get("kept"), kept.get("step"), best)
         parts.append(T(text_key, step=kept.get("step"), best_step="—" if best is None else best,
                        final_step=kept.get("final_step")))
     ckpt = getattr(res, "checkpoint", None)
