@@ -55,7 +55,7 @@ def test_tiny_corpus_gets_small_blocks_a_bigger_eval_split_and_a_gentler_rate():
 def test_big_corpus_is_capped_to_a_class_demo_on_cpu_and_more_on_gpu():
     cpu, _ = resolve(TrainConfig(), n_texts=10_788, n_tokens=400_000, params=5_273_088, positions=256)
     assert cpu.block_size == 128 and cpu.batch_size == 8 and cpu.eval_fraction == 0.05
-    assert cpu.max_steps == 300 and cpu.learning_rate == pytest.approx(5e-4)
+    assert cpu.max_steps == 200 and cpu.learning_rate == pytest.approx(5e-4)
     gpu, _ = resolve(TrainConfig(), n_texts=10_788, n_tokens=400_000, params=124_000_000, device="cuda")
     assert gpu.max_steps == 371 and gpu.learning_rate == pytest.approx(5e-5)  # one pass: 2,968 blocks / 8
     slow, _ = resolve(TrainConfig(), n_texts=10_788, n_tokens=400_000, params=124_000_000)

@@ -24,7 +24,17 @@ def test_the_menu_marks_presets_that_cannot_load_here_and_the_default_loads():
     assert labels["chistes"] == "Chistes — no disponible aquí" and labels["amazon"].endswith("no disponible aquí")
     assert labels["poesia"] == "Poesía" and avail[DEFAULT_PRESET] == "bundled"
     assert training_tab.DEFAULT_PRESET == DEFAULT_PRESET
-    assert ("Chistes — no disponible aquí", "chistes") in preset_menu().constructor_args["choices"]
+    import gradio as gr
+
+    assert isinstance(preset_menu(), type(gr.skip()))  # offline: nothing more can load than the page shows
+
+
+def test_online_the_menu_offers_the_hub_presets(monkeypatch):
+    import lm_demo.models
+
+    monkeypatch.setattr(lm_demo.models, "hub_reachable", lambda *a, **k: True)
+    choices = dict((v, k) for k, v in preset_menu().constructor_args["choices"])
+    assert choices["chistes"] == "Chistes" and choices["amazon"] == "Descripciones de productos (Amazon)"
 
 
 def test_summary_line_follows_the_advanced_settings():

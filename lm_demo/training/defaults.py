@@ -36,7 +36,7 @@ from lm_demo.training.config import TrainConfig
 SMALL_MODEL_PARAMS = 30_000_000
 TINY_CORPUS_TOKENS = 2_000
 #: Most steps of an automatic run: a demo of a few minutes on the bundled model on 2 CPU cores.
-CPU_STEP_CAP = 300
+CPU_STEP_CAP = 200
 GPU_STEP_CAP = 2_000
 MIN_STEPS = 20
 

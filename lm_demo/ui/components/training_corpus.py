@@ -112,10 +112,14 @@ def upload_columns(upload: Any, current: str | None, txt_mode: str | None = "lin
 
 @guard
 def preset_menu() -> Any:
-    """The preset menu with what can load here now (the hub checked), redrawn when the page loads."""
+    """The preset menu with what can load here now (the hub checked), redrawn when the page loads if the hub
+    changes what can load."""
     from lm_demo.corpora import available_presets
 
-    return Dropdown(choices=preset_choices(available_presets(check_hub=True)))
+    online = available_presets(check_hub=True)
+    if {k: bool(v) for k, v in online.items()} == {k: bool(v) for k, v in available_presets(False).items()}:
+        return gr.skip()  # the drawn labels stay (they follow a language switch; new ones would not)
+    return Dropdown(choices=preset_choices(online))
 
 
 def preset_options(preset: str) -> tuple[Any, Any, Any]:
