@@ -172,7 +172,7 @@ def test_hub_only_preset_offline_suggests_upload(no_data_folder):
     with pytest.raises(UserError) as e:
         load_corpus(CorpusSpec(preset="amazon"))
     assert e.value.key == "train.corpus.preset_unavailable"
-    assert "Sube un archivo" in str(e.value)
+    assert "sube un archivo" in str(e.value) and "Elige otro corpus" in str(e.value)
 
 
 def test_jokes_without_data_folder_are_unavailable(no_data_folder):
