@@ -75,6 +75,8 @@ def test_what_the_user_sets_is_kept_and_epochs_mean_epochs():
     full = TrainConfig(block_size=32, epochs=1.0, learning_rate=1e-4, batch_size=2, warmup_steps=0, eval_steps=5,
                        max_steps=10, eval_fraction=0.1, save_every_steps=5)
     assert resolve(full, 30, 530) == (full, [])
+    _, notes = resolve(TrainConfig(max_steps=80, block_size=128, batch_size=8, learning_rate=5e-4), 334, 23_720)
+    assert notes[0].startswith("Ajustes para 334 textos")  # only the split and saves were automatic
 
 
 def test_overfitting_is_eval_rising_while_train_falls():

@@ -222,6 +222,10 @@ ES = {
         "Ajustes automáticos para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, "
         "lotes de {batch}, tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
     ),
+    "train.note.settings": (
+        "Ajustes para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, lotes de {batch}, "
+        "tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
+    ),
     "train.note.sample_fit": "La muestra se acorta a {n} tokens nuevos: el modelo solo admite {ctx} tokens de contexto.",
     "train.note.resumed": "Se continúa el entrenamiento interrumpido desde el paso {step} de {total}.",
     "train.note.kept_final": (
@@ -479,6 +483,10 @@ EN = {
     "train.note.auto": (
         "Automatic settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, "
         "batches of {batch}, learning rate {lr}, {eval} % of the texts held out for evaluation."
+    ),
+    "train.note.settings": (
+        "Settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, batches of {batch}, "
+        "learning rate {lr}, {eval} % of the texts held out for evaluation."
     ),
     "train.note.sample_fit": "The sample is cut to {n} new tokens: the model takes only {ctx} tokens of context.",
     "train.note.resumed": "Continuing the interrupted run from step {step} of {total}.",

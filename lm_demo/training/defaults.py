@@ -118,7 +118,9 @@ def resolve(cfg: TrainConfig, n_texts: int, n_tokens: int, *, params: int | None
         c.eval_steps = max(1, total // 10)
     if c.save_every_steps is None:
         c.save_every_steps = max(25, total // 5)
-    note = t("train.note.auto", texts=n_texts, tokens=n_tokens, steps=total, block=c.block_size, batch=c.batch_size,
+    # "automatic" only when the numbers a teacher thinks of were chosen here, not just the split or save interval
+    headline = any(f in auto for f in ("max_steps", "block_size", "batch_size", "learning_rate"))
+    note = t("train.note.auto" if headline else "train.note.settings", texts=n_texts, tokens=n_tokens, steps=total, block=c.block_size, batch=c.batch_size,
              lr=f"{c.learning_rate:.0e}", eval=round(c.eval_fraction * 100))
     return c, [note]
 

@@ -159,7 +159,7 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
     owner = running and job is busy and bool(job_id) and job_id == job.id
     status = status_markdown(busy if busy is not None and busy.kind != "train" else job, events, owner)
     loss, ppl = figures(events, log_scale, job_settings(job))
-    notes = notes_markdown([e["text"] for e in events if e["type"] == "note"])
+    notes = notes_markdown(list(dict.fromkeys(e["text"] for e in events if e["type"] == "note")))  # a resume repeats some
     saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
     use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
     if running:
