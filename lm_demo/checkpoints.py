@@ -115,7 +115,7 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
     target = (root / safe).resolve()
     if target.parent != root or target == bundled_model_path().resolve():
         raise UserError("train.ckpt.protected", name=safe)
-    tmp = root / f".tmp-{safe}-{uuid.uuid4().hex[:8]}"
+    tmp = root / f".tmp-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"  # pid: see training.runs.cleanup_leftovers
     try:
         tmp.mkdir()
         model.save_pretrained(tmp, safe_serialization=True)
@@ -130,7 +130,7 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
                 f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
         old = None
         if target.exists():
-            old = root / f".old-{safe}-{uuid.uuid4().hex[:8]}"
+            old = root / f".old-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"
             os.replace(target, old)
         os.replace(tmp, target)
         if old is not None:

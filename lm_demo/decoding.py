@@ -267,10 +267,26 @@ def _prepare(
                 if msg not in notes:
                     notes.append(msg)
 
+    steps = _fit_steps(loaded.tokenizer, prompt, ctx, steps, notes)
     enc = encode_prompt(loaded.tokenizer, prompt, ctx - steps)
     notes.extend(enc.notes)
     runs = [DecoderRun(i, s, run_seeds[i] % 2**63) for i, s in enumerate(specs)]
     return enc.ids, runs, steps, n, sentences, notes
+
+
+def _fit_steps(tokenizer: Any, prompt: str, ctx: int, steps: int, notes: list[str]) -> int:
+    """Fewer steps rather than a cut prompt when both don't fit the context (a small model's 128 tokens).
+
+    The prompt is still cut (its end kept) when it would leave fewer than
+    half the context to the steps asked for: the rule of ``training.samples.fit_prompt``.
+    """
+    from lm_demo.locales import t
+
+    n_prompt = len(encode_prompt(tokenizer, prompt, ctx).ids)
+    fit = min(steps, max(ctx - n_prompt, min(steps, ctx // 2), 1))
+    if fit < steps:
+        notes.append(t("dec.note.steps_fit", steps=fit, ctx=ctx, n=n_prompt))
+    return fit
 
 
 _RANGES = {

@@ -194,7 +194,7 @@ def start_trials(spec: TrialSpec) -> Any:
     Validates first (bad input costs no job); raises ``UserError`` when
     training is disabled or another job runs.
     """
-    from lm_demo.training import JOBS, default_threads, ensure_training_allowed
+    from lm_demo.jobs import JOBS, default_threads, ensure_training_allowed
 
     ensure_training_allowed()
     spec, _ = spec.validated()
@@ -207,7 +207,7 @@ def start_trials(spec: TrialSpec) -> Any:
 
 def latest_trials_job() -> Any:
     """The running or most recent quick-comparison job of this process, or None."""
-    from lm_demo.training import JOBS
+    from lm_demo.jobs import JOBS
 
     jobs = [j for j in JOBS.jobs() if j.kind == JOB_KIND]
     running = [j for j in jobs if j.running]

@@ -131,8 +131,13 @@ def _dataset(inputs: list[list[int]], masks: list[list[int]] | None, labels: lis
 
 
 def build_datasets(texts: Sequence[str], tokenizer: Any, block_size: int = 128, recipe: str = "packed",
-                   eval_fraction: float = 0.1, seed: int = 42, max_eval_blocks: int = 64) -> PackedData:
-    """Tokenize, split (seeded) and pack or pad ``texts`` into train/eval datasets."""
+                   eval_fraction: float = 0.1, seed: int = 42, max_eval_blocks: int = 64,
+                   ids: Sequence[Sequence[int]] | None = None) -> PackedData:
+    """Tokenize, split (seeded) and pack or pad ``texts`` into train/eval datasets.
+
+    ``ids``: the texts' token ids when the caller has them already (the
+    runner counts tokens before choosing the block size).
+    """
     if recipe not in ("packed", "padded"):
         raise UserError("train.err.bad_recipe", recipe=recipe)
     texts = list(texts)
@@ -140,7 +145,9 @@ def build_datasets(texts: Sequence[str], tokenizer: Any, block_size: int = 128, 
         raise UserError("train.err.corpus_too_small", tokens=0, block=block_size)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    ids = tokenize_texts(texts, tokenizer)
+    ids = list(ids) if ids is not None else tokenize_texts(texts, tokenizer)
+    if len(ids) != len(texts):
+        raise ValueError("ids must hold one list per text")
     notes: list[str] = []
     tr_idx, ev_idx = split_indices(len(texts), eval_fraction, seed)
     split = "texts"

@@ -4,7 +4,8 @@ Why it exists: the "Antes / después" tab must work out of the box, offline,
 with a base model and a fine-tune of it.  This fine-tunes the bundled
 ``gpt2-es-tiny`` on the Spanish jokes of ``../shared/data`` (categories
 ``sexo`` and ``regionales`` left out for a classroom) with the app's own
-training runner (``python -m lm_demo.train``), then measures held-out
+training runner (``python -m lm_demo.train``, keeping the best evaluation:
+``--keep best``), then measures held-out
 perplexity before/after with ``lm_demo.perplexity`` and writes the model
 card.  ``lm_demo.checkpoints`` refuses to write a bundled name, so the run
 saves into a temporary checkpoints folder and the result is moved here.
@@ -49,7 +50,8 @@ def train(work: Path, args: argparse.Namespace) -> Path:
     argv = ["--corpus", "chistes", "--exclude", "sexo,regionales", "--model", BASE,
             "--epochs", str(args.epochs), "--lr", str(args.lr), "--block-size", "128", "--batch-size", "8",
             "--grad-accum", "1", "--weight-decay", "0.01", "--warmup", "30", "--eval-steps", str(args.eval_steps),
-            "--patience", "3", "--seed", "42", "--threads", str(args.threads), "--name", f"{NAME}-build",
+            "--patience", "3", "--keep", "best", "--seed", "42", "--threads", str(args.threads),
+            "--name", f"{NAME}-build",
             "--prompt", "- Mamá, mamá,", "--max-new-tokens", "60", "--sentences", "3"]
     if cli.main(argv) != 0:
         sys.exit("training failed")

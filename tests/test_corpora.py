@@ -1,16 +1,19 @@
-"""Corpora: the presets from the local data folder, uploads, cleaning, stats, bad files."""
+"""Corpora: the bundled presets (no data folder needed), the local folder and hub order, uploads, stats, bad files."""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import statistics
 
 import pytest
 
 from lm_demo.corpora import (
+    BUNDLED_DIR,
     MAX_UPLOAD_BYTES,
     CorpusSpec,
+    available_presets,
     clean_texts,
     corpus_stats,
     file_columns,
@@ -20,18 +23,106 @@ from lm_demo.corpora import (
 )
 from lm_demo.errors import UserError
 
+BUNDLED_PRESETS = ("poesia", "quijote", "refranes", "prosa", "mezcla")
 
-@pytest.fixture(autouse=True)
-def _data_dir(shared_data, monkeypatch):
+
+@pytest.fixture
+def no_data_folder(monkeypatch, tmp_path):
+    """A fresh clone: no ../shared/data, no hub."""
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(tmp_path / "no-such-folder"))
+
+
+@pytest.fixture
+def local_only(monkeypatch, tmp_path, shared_data):
+    """The local data folder, with the bundled copies hidden (tests of the local-folder path)."""
+    import lm_demo.corpora.sources as sources
+
     monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+    monkeypatch.setattr(sources, "BUNDLED_DIR", tmp_path / "no-bundled-data")
 
 
+def _bundled_text(rel: str) -> str:
+    with gzip.open(BUNDLED_DIR / f"{rel}.gz", "rt", encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("preset", BUNDLED_PRESETS)
+def test_bundled_presets_load_without_a_data_folder(no_data_folder, preset):
+    c = load_corpus(CorpusSpec(preset=preset))
+    assert c.rows_after > 100 and all(t.strip() == t and t for t in c.texts)
+    assert c.source.startswith("bundled") and "lm_demo/data" in c.origin
+
+
+def test_bundled_files_are_the_shared_data_byte_for_byte(shared_data):
+    import hashlib
+
+    sums = {}
+    for line in (BUNDLED_DIR / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `") and ".gz`" in line:
+            rel = line.split("`")[1][:-3]
+            sums[rel] = line.rstrip(" |").rsplit("`", 2)[-2]
+    assert len(sums) == 5
+    for rel, digest in sums.items():
+        with gzip.open(BUNDLED_DIR / f"{rel}.gz", "rb") as f:
+            data = f.read()
+        assert hashlib.sha256(data).hexdigest() == digest == hashlib.sha256((shared_data / rel).read_bytes()).hexdigest()
+    # licences and attribution travel with the data; the jokes (no licence) do not
+    assert (BUNDLED_DIR / "poesia_disco" / "LICENSE.disco-CC-BY-4.0.txt").is_file()
+    assert (BUNDLED_DIR / "prosa" / "LICENSE.CC-BY-SA-4.0.txt").is_file()
+    assert (BUNDLED_DIR / "fortunes_es" / "LICENSE-NOTE.md").is_file()
+    readme = (BUNDLED_DIR / "README.md").read_text(encoding="utf-8")
+    assert "Ruiz Fabo" in readme and "CC BY-SA 4.0" in readme and "off/" in readme
+    assert not list(BUNDLED_DIR.rglob("chistes*"))
+    assert sum(f.stat().st_size for f in BUNDLED_DIR.rglob("*") if f.is_file()) < 4 * 2**20
+
+
+def test_refranes_leave_out_the_offensive_section():
+    rows = [json.loads(x) for x in _bundled_text("fortunes_es/fortunes_es.jsonl").splitlines()]
+    assert len(rows) == 10_788 and not {r["category"] for r in rows} & {"off", "racistas", "sexo"}
+
+
+def test_quijote_first_lines_become_unwrapped_paragraphs(no_data_folder):
+    text = _bundled_text("quijote/quijote.txt")
+    paras, used = quijote_paragraphs(text, 300)
+    assert used == 300
+    assert paras and all("\n" not in p for p in paras)
+    first_300 = text.split("\n")[:300]
+    assert " ".join(paras).split() == " ".join(first_300).split()  # same words, wraps undone
+    c = load_corpus(CorpusSpec(preset="quijote", quijote_lines=300))
+    assert c.texts == paras and c.source == "bundled"
+
+
+def test_mix_offline_uses_bundled_prose_as_standin(no_data_folder):
+    poetry = load_corpus(CorpusSpec(preset="poesia"))
+    mix = load_corpus(CorpusSpec(preset="mezcla", mix_fraction=0.1))
+    assert mix.texts[:len(poetry.texts)] == poetry.texts
+    assert len(mix.texts) > len(poetry.texts)
+    assert any("Wikipedia" in n for n in mix.notes)
+
+
+def test_mix_names_itself_when_it_cannot_load(monkeypatch, no_data_folder, tmp_path):
+    import lm_demo.corpora.sources as sources
+
+    monkeypatch.setattr(sources, "BUNDLED_DIR", tmp_path / "none")
+    with pytest.raises(UserError) as e:
+        load_corpus(CorpusSpec(preset="mezcla"))
+    assert "Mezcla" in str(e.value) and "Poesía" not in str(e.value)
+
+
+def test_availability_marks_what_cannot_load_here(no_data_folder):
+    avail = available_presets()
+    assert {k: avail[k] for k in BUNDLED_PRESETS} == dict.fromkeys(BUNDLED_PRESETS, "bundled")
+    assert avail["chistes"] == "" and avail["amazon"] == ""  # offline, no data folder, nothing cached
+
+
+# --------------------------------------------------------------------------- local data folder
 def _jokes(shared_data):
     with open(shared_data / "chistes" / "chistes.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
-def test_jokes_preset_excludes_sexo_by_default(shared_data):
+def test_jokes_come_from_the_local_folder_offline_and_exclude_sexo(shared_data, monkeypatch):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
     rows = _jokes(shared_data)
     n_sexo = sum(r["category"] == "sexo" for r in rows)
     c = load_corpus(CorpusSpec(preset="chistes"))
@@ -42,9 +133,11 @@ def test_jokes_preset_excludes_sexo_by_default(shared_data):
     kept = {r["text"].strip() for r in rows if r["category"] != "sexo"}
     assert set(c.texts) <= kept
     assert any("sexo" in n for n in c.notes)
+    assert available_presets()["chistes"] == "local"
 
 
-def test_jokes_preset_without_exclusions_and_max_rows(shared_data):
+def test_jokes_without_exclusions_and_max_rows(shared_data, monkeypatch):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
     rows = _jokes(shared_data)
     c = load_corpus(CorpusSpec(preset="chistes", exclude_categories=()))
     assert c.rows_after == sum(bool(r["text"].strip()) for r in rows)
@@ -52,40 +145,37 @@ def test_jokes_preset_without_exclusions_and_max_rows(shared_data):
     assert len(small.texts) == 50 and small.texts == load_corpus(CorpusSpec(preset="chistes")).texts[:50]
 
 
-def test_quijote_first_lines_become_unwrapped_paragraphs(shared_data):
-    text = (shared_data / "quijote" / "quijote.txt").read_text(encoding="utf-8")
-    paras, used = quijote_paragraphs(text, 300)
-    assert used == 300
-    assert paras and all("\n" not in p for p in paras)
-    first_300 = text.split("\n")[:300]
-    assert " ".join(paras).split() == " ".join(first_300).split()  # same words, wraps undone
-    c = load_corpus(CorpusSpec(preset="quijote", quijote_lines=300))
-    assert c.texts == paras
+def test_jokes_prefer_the_hub_cache_to_the_local_folder(shared_data, monkeypatch, tmp_path):
+    """Hub-first for the jokes (no licence to bundle them): a cached download wins over the data folder."""
+    import pandas as pd
+
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    snap = tmp_path / "datasets--mrm8488--CHISTES_spanish_jokes" / "snapshots" / "abc" / "data"
+    snap.mkdir(parents=True)
+    pd.DataFrame({"text": ["Uno del caché.", "Otro del caché."], "category": ["otros", "otros"]}).to_parquet(
+        snap / "train.parquet")
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    c = load_corpus(CorpusSpec(preset="chistes"))
+    assert c.source == "cache" and c.texts == ["Uno del caché.", "Otro del caché."]
 
 
-@pytest.mark.parametrize("preset", ["poesia", "refranes", "prosa", "mezcla"])
-def test_local_presets_load(preset):
-    c = load_corpus(CorpusSpec(preset=preset))
-    assert c.rows_after > 100 and all(t.strip() == t and t for t in c.texts)
+def test_local_folder_is_the_fallback_of_bundled_presets(local_only, shared_data):
+    c = load_corpus(CorpusSpec(preset="refranes"))
+    assert c.source == "local" and str(shared_data) in c.origin and c.rows_after > 10_000
+    assert available_presets()["poesia"] == "local"
 
 
-def test_mix_offline_uses_local_prose_as_standin():
-    poetry = load_corpus(CorpusSpec(preset="poesia"))
-    mix = load_corpus(CorpusSpec(preset="mezcla", mix_fraction=0.1))
-    assert mix.texts[:len(poetry.texts)] == poetry.texts
-    assert len(mix.texts) > len(poetry.texts)
-    assert any("Wikipedia" in n for n in mix.notes)
-
-
-def test_hub_only_preset_offline_suggests_upload():
+def test_hub_only_preset_offline_suggests_upload(no_data_folder):
     with pytest.raises(UserError) as e:
         load_corpus(CorpusSpec(preset="amazon"))
     assert e.value.key == "train.corpus.preset_unavailable"
-    assert "Sube un archivo" in str(e.value)
+    assert "sube un archivo" in str(e.value) and "Elige otro corpus" in str(e.value)
 
 
-def test_preset_without_data_folder_is_unavailable(monkeypatch, tmp_path):
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(tmp_path / "nada"))
+def test_jokes_without_data_folder_are_unavailable(no_data_folder):
     with pytest.raises(UserError) as e:
         load_corpus(CorpusSpec(preset="chistes"))
     assert e.value.key == "train.corpus.preset_unavailable"

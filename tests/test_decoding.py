@@ -307,11 +307,13 @@ def test_a_small_context_caps_the_steps_and_fills_exactly(bundled):
     model = GPT2LMHeadModel(GPT2Config(vocab_size=bundled.vocab_size, n_positions=24, n_embd=32, n_layer=1,
                                        n_head=2)).eval()
     small = LoadedModel("tiny-ctx", "random", "local", model, bundled.tokenizer, "cpu", "float32")
-    res = decode(small, "Había una vez una niña que vivía en un pueblo", [GREEDY, SAMPLING], max_steps=10_000,
-                 seed=1, eos_token_id=NO_EOS)
-    assert res.max_steps == 23 and len(res.prompt_ids) == 1
+    prompt = "Había una vez una niña que vivía en un pueblo"
+    n_prompt = len(bundled.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    res = decode(small, prompt, [GREEDY, SAMPLING], max_steps=10_000, seed=1, eos_token_id=NO_EOS)
+    assert len(res.prompt_ids) == n_prompt and res.max_steps == 24 - n_prompt  # the prompt kept, fewer steps
+    assert any(f"{res.max_steps} pasos" in n for n in res.notes)
     for run in res.runs:
-        assert len(run.rows) == 23 and run.stop_reason == "context"
+        assert len(run.rows) == res.max_steps and run.stop_reason == "context"
         assert len(res.prompt_ids) + len(run.rows) == 24
 
 

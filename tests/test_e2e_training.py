@@ -1,9 +1,21 @@
-"""In Chromium: start a short training, watch the plot update, see it read-only from a second browser, stop it."""
+"""In Chromium: the training tab as a teacher uses it.
+
+- a short run with hand-set values (the "Avanzado" accordion), the live plot, a second browser read-only, stop;
+- the app killed with SIGKILL mid-run and started again: the interrupted run is listed with its last step and
+  "Continuar" finishes it.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import time
+
 import pytest
 from conftest import ARTIFACTS
+
+from lm_demo import app_process
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +38,17 @@ def _set(page, elem_id: str, value) -> None:
 def test_training_tab_live_plot_second_browser_and_stop(page, browser, app_server):
     page.get_by_role("tab", name="Entrenamiento").click()
     page.wait_for_selector("#train-start")
+    # the default preset loads offline; the menu says which presets cannot
+    assert page.locator("#train-preset input").first.input_value() == "Poesía"
+    assert "automáticos" in page.inner_text("#train-summary")
+    page.click("#train-advanced .label-wrap")
     for elem_id, value in (("train-max-steps", 300), ("train-eval-steps", 5), ("train-block-size", 64),
                            ("train-batch-size", 4), ("train-max-rows", 300)):
         _set(page, elem_id, value)
-    page.locator("#train-name textarea, #train-name input").first.fill("e2e-chistes")
+    # editing a value by hand turns the automatic settings off, and the summary line shows the values
+    assert not page.locator("#train-auto input").first.is_checked()
+    page.wait_for_function("() => document.querySelector('#train-summary').innerText.includes('300 pasos')")
+    page.locator("#train-name textarea, #train-name input").first.fill("e2e-poesia")
     page.click("#train-start")
     page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Entrenando')",
                            timeout=120_000)
@@ -53,11 +72,77 @@ def test_training_tab_live_plot_second_browser_and_stop(page, browser, app_serve
     page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Detenido')",
                            timeout=120_000)
     text = _status(page)
-    assert "e2e-chistes" in text and "perplejidad" in text
+    assert "e2e-poesia" in text and "perplejidad" in text and "modelo final" in text
     assert page.evaluate(PLOT_POINTS) > first  # the plot kept updating while the class watched
     page.wait_for_selector("#train-use", state="visible")
+    # the new checkpoint is a base model the class can train further
+    page.click("#train-base-model input")
+    page.wait_for_selector("[role=option]:has-text('e2e-poesia')", timeout=30_000)
+    page.keyboard.press("Escape")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "training_tab.png"), full_page=True)
     page.click("#train-use")
     page.wait_for_function(
-        "() => document.querySelector('#model-picker input').value === 'e2e-chistes'", timeout=30_000)
+        "() => document.querySelector('#model-picker input').value === 'e2e-poesia'", timeout=30_000)
+
+
+def test_killed_app_lists_the_run_and_continuar_finishes_it(browser, tmp_path):
+    """The issue's "Done when": kill -9 of the app mid-run, restart, "Continuar" finishes the run."""
+    from gradio_client import Client
+
+    ckpts = tmp_path / "ckpts"
+    env = {"LM_DEMO_CHECKPOINTS": str(ckpts), "LM_DEMO_DATA_DIR": str(tmp_path / "none")}
+    proc, url = app_process.start_app(env=env)
+    try:
+        app_process.wait_http(url, proc=proc)
+        client = Client(url, verbose=False, download_files=False)
+        # the API's defaults: automatic settings; here a short run that saves every 5 steps
+        client.predict("refranes", None, None, "lines", [], 2000, 400, "gpt2-es-tiny", False, 4, 4, 256, "packed",
+                       32, 1.0, 5e-4, 4, 1, 0.01, 0, 100, 30, 42, 0, "Más vale", "corte-e2e", False, "final", 5.0,
+                       api_name="/train_start")
+        run_json = ckpts / ".runs" / "corte-e2e" / "run.json"
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            try:
+                if json.loads(run_json.read_text())["step"] >= 10:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("no checkpoint within 4 minutes")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    proc, url = app_process.start_app(env=env)
+    ctx = browser.new_context(locale="es-ES", viewport={"width": 1400, "height": 1000})
+    try:
+        app_process.wait_http(url, proc=proc)
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_selector("#model-picker")
+        page.get_by_role("tab", name="Entrenamiento").click()
+        page.wait_for_selector("#train-runs", state="visible")
+        listed = page.inner_text("#train-runs-list")
+        assert "corte-e2e" in listed and "de 30" in listed
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "training_interrupted.png"), full_page=False)
+        t0 = time.perf_counter()
+        page.click("#train-runs-continue")
+        page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Entrenando')",
+                               timeout=120_000)
+        resumed_s = time.perf_counter() - t0
+        page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Terminado')",
+                               timeout=240_000)
+        assert "30 pasos" in _status(page) and "corte-e2e" in _status(page)
+        assert "Se continúa el entrenamiento interrumpido" in page.inner_text("#train-notes")
+        page.wait_for_selector("#train-runs", state="hidden")
+        assert not (ckpts / ".runs" / "corte-e2e").exists()
+        print(f"resumed (first new step shown) {resumed_s:.1f} s after Continuar")
+    finally:
+        ctx.close()
+        app_process.stop_app(proc)

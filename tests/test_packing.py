@@ -37,10 +37,11 @@ def test_split_is_seeded_and_disjoint():
 
 
 @pytest.fixture(scope="module")
-def jokes(shared_data):
-    import pandas as pd
+def jokes():
+    """200 short texts (the bundled sayings, ~20 tokens each): the kind of corpus padding wastes most on."""
+    from lm_demo.corpora import CorpusSpec, load_corpus
 
-    return [t.strip() for t in pd.read_csv(shared_data / "chistes" / "chistes.csv")["text"].head(200)]
+    return load_corpus(CorpusSpec(preset="refranes", max_rows=200)).texts
 
 
 def test_packed_blocks_have_no_padding_and_keep_eos_labels(bundled, jokes):
@@ -55,7 +56,7 @@ def test_packed_blocks_have_no_padding_and_keep_eos_labels(bundled, jokes):
             assert all(m == 1 for m in row["attention_mask"])
             assert row["labels"] == row["input_ids"] and IGNORE_INDEX not in row["labels"]
     n_eos = sum(row["labels"].count(eos) for row in data.train)
-    assert n_eos >= len(data.train) * 64 // 100  # jokes are ~40 tokens: about one eos per 41 tokens
+    assert n_eos >= len(data.train) * 64 // 100  # short texts: at least one eos per 100 tokens
     assert data.padding_fraction == 0.0
     assert len(data.eval_texts) == 20 and not set(data.eval_texts) & set(jokes[i] for i in split_indices(200, 0.1, 3)[0])
 
@@ -69,6 +70,17 @@ def test_padded_recipe_is_mostly_padding_and_never_learns_eos(bundled, jokes):
     row = data.train[0]
     real = sum(row["attention_mask"])
     assert row["labels"][real:] == [IGNORE_INDEX] * (256 - real)
+
+
+def test_token_ids_given_by_the_caller_are_used_as_they_are(bundled, jokes):
+    from lm_demo.packing import tokenize_texts
+
+    ids = tokenize_texts(jokes, bundled.tokenizer)
+    given = build_datasets(jokes, bundled.tokenizer, block_size=64, seed=3, ids=ids)
+    own = build_datasets(jokes, bundled.tokenizer, block_size=64, seed=3)
+    assert given.train["input_ids"] == own.train["input_ids"] and given.eval_texts == own.eval_texts
+    with pytest.raises(ValueError):
+        build_datasets(jokes, bundled.tokenizer, ids=ids[:-1])
 
 
 def test_few_long_texts_split_by_blocks(bundled):

@@ -1,4 +1,4 @@
-"""The training runner, the job registry, checkpoints and the CLI, on the real bundled model."""
+"""The training runner, the job registry, checkpoints and the CLI, on the real bundled model and bundled corpora."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ import pytest
 
 from lm_demo.corpora import CorpusSpec
 from lm_demo.errors import UserError
-from lm_demo.training import JOBS, Job, JobRegistry, TrainConfig, run_training, start_training
+from lm_demo.jobs import JOBS, Job, JobRegistry
+from lm_demo.training import TrainConfig, run_training, start_training
 
-SMALL = dict(block_size=64, batch_size=8, max_eval_blocks=12, logging_steps=1, sample_max_new_tokens=12)
+SMALL = dict(block_size=64, batch_size=8, max_eval_blocks=12, logging_steps=1, sample_max_new_tokens=12,
+             epochs=1.0, eval_fraction=0.1, warmup_steps=0)
 
 
 @pytest.fixture(autouse=True)
-def _env(shared_data, checkpoints_tmp, monkeypatch):
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+def _env(checkpoints_tmp, monkeypatch, tmp_path):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(tmp_path / "no-data-folder"))  # bundled corpora only
     monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(checkpoints_tmp))
     monkeypatch.delenv("LM_DEMO_ALLOW_TRAINING", raising=False)
 
@@ -102,17 +104,17 @@ def test_bad_numbers_are_refused_in_the_request():
 
 # --------------------------------------------------------------------------- training
 @pytest.fixture(scope="module")
-def trained(shared_data, checkpoints_tmp):
-    """One 30-step fine-tune on jokes, in the background job, saved to the temp checkpoints."""
+def trained(checkpoints_tmp):
+    """One 30-step fine-tune on the bundled sayings, in the background job, saved to the temp checkpoints."""
     import os
 
     old = {k: os.environ.get(k) for k in ("LM_DEMO_DATA_DIR", "LM_DEMO_CHECKPOINTS")}
-    os.environ["LM_DEMO_DATA_DIR"], os.environ["LM_DEMO_CHECKPOINTS"] = str(shared_data), str(checkpoints_tmp)
+    os.environ["LM_DEMO_DATA_DIR"], os.environ["LM_DEMO_CHECKPOINTS"] = "/nonexistent", str(checkpoints_tmp)
     try:
         _wait_idle()
-        cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=400), base_model="gpt2-es-tiny",
-                          max_steps=30, eval_steps=10, learning_rate=1e-3, warmup_steps=0, output_name="prueba-chistes",
-                          **SMALL)
+        cfg = TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=400), base_model="gpt2-es-tiny",
+                          max_steps=30, eval_steps=10, learning_rate=1e-3, output_name="prueba-refranes",
+                          sample_prompt="Había una vez", **SMALL)
         job = start_training(cfg)
         assert job.wait(240), "training did not finish"
         yield job
@@ -130,19 +132,23 @@ def test_thirty_steps_lower_the_eval_loss(trained):
     assert [e["step"] for e in evals] == [0, 10, 20, 30]
     assert evals[-1]["eval_loss"] < evals[0]["eval_loss"]
     res = trained.result
-    assert res.steps == 30 and res.eval_loss == min(e["eval_loss"] for e in evals)
+    assert res.steps == 30 and res.kept == "final" and res.kept_step == 30
+    assert res.eval_loss == evals[-1]["eval_loss"] and res.best_loss == min(e["eval_loss"] for e in evals)
+    kept = [e for e in trained.events if e["type"] == "kept"]
+    assert len(kept) == 1 and "final" in kept[0]["text"] and "30" in kept[0]["text"]
     assert res.eval_perplexity == pytest.approx(pytest.importorskip("math").exp(res.eval_loss))
 
 
 def test_events_arrive_in_order_and_the_plots_receive_them(trained):
     from lm_demo.charts.training import loss_figure, perplexity_figure
-    from lm_demo.ui.components.training_tab import samples_markdown, status_markdown
+    from lm_demo.ui.components.training_view import samples_markdown, status_markdown
 
     ev = trained.events
     assert [e["seq"] for e in ev] == list(range(len(ev)))
     assert all(a["t"] <= b["t"] for a, b in zip(ev, ev[1:]))
     types = [e["type"] for e in ev]
     assert types.index("start") < types.index("train") and types[-2:] == ["saved", "end"]
+    assert types.index("kept") < types.index("saved")
     train_steps = [e["step"] for e in ev if e["type"] == "train"]
     assert train_steps == list(range(1, 31))
     assert all(e["tokens_per_s"] is None or e["tokens_per_s"] > 0 for e in ev if e["type"] == "train")
@@ -153,7 +159,7 @@ def test_events_arrive_in_order_and_the_plots_receive_them(trained):
     assert list(fig.data[0].x) == train_steps and list(fig.data[1].x) == [0, 10, 20, 30]
     ppl = perplexity_figure(ev, log_scale=True)
     assert ppl.layout.yaxis.type == "log" and len(ppl.data[0].y) == 4
-    assert "Paso 30" in samples_markdown(ev) and "prueba-chistes" in status_markdown(trained, ev, True)
+    assert "Paso 30" in samples_markdown(ev) and "prueba-refranes" in status_markdown(trained, ev, True)
 
 
 def test_plots_cope_with_one_point_zero_loss_and_long_runs():
@@ -174,13 +180,14 @@ def test_checkpoint_has_metadata_eval_texts_and_is_usable_at_once(trained, check
     from lm_demo.next_token import next_token_distribution
 
     name = trained.result.checkpoint
-    assert name == "prueba-chistes" and (checkpoints_tmp / name / "config.json").is_file()
+    assert name == "prueba-refranes" and (checkpoints_tmp / name / "config.json").is_file()
     assert name in list_checkpoints() and name in [m["name"] for m in list_trained()]
     meta = load_metadata(name)
     for key in ("name", "base_model", "from_scratch", "corpus", "hyperparameters", "history", "eval_loss",
                 "eval_perplexity", "date", "device", "duration_s", "stopped_early"):
         assert key in meta, key
-    assert meta["corpus"]["preset"] == "chistes" and meta["corpus"]["recipe"] == "packed"
+    assert meta["corpus"]["preset"] == "refranes" and meta["corpus"]["recipe"] == "packed"
+    assert meta["corpus"]["source"] == "bundled" and meta["kept"] == "final"
     assert meta["hyperparameters"]["max_steps"] == 30 and meta["from_scratch"] is False
     assert meta["eval_loss"] == trained.result.eval_loss
     texts = load_eval_texts(name)
@@ -191,14 +198,16 @@ def test_checkpoint_has_metadata_eval_texts_and_is_usable_at_once(trained, check
     res = next_token_distribution(loaded, "Había una vez", 1.0, 0, 1.0, 5)
     assert 0 < sum(res.top_probs) <= 1 + 1e-6 and len(res.top_ids) == 5
     assert not list(checkpoints_tmp.glob(".tmp-*"))
+    assert not (checkpoints_tmp / ".runs" / name).exists()  # a finished run leaves no resumable folder
 
 
 def test_stop_mid_run_leaves_a_loadable_checkpoint_and_refuses_a_second_start(trained):
     from lm_demo.models import load_model
     from lm_demo.training import generate_sample
+    from lm_demo.training.runs import interrupted_runs
 
     _wait_idle()
-    cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=300), base_model="gpt2-es-tiny", max_steps=500,
+    cfg = TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=300), base_model="gpt2-es-tiny", max_steps=500,
                       eval_steps=1000, samples=False, output_name="parada", **SMALL)
     job = start_training(cfg)
     with pytest.raises(UserError) as e:
@@ -218,14 +227,18 @@ def test_stop_mid_run_leaves_a_loadable_checkpoint_and_refuses_a_second_start(tr
     loaded = load_model("parada", allow_fallback=False)
     text = generate_sample(loaded.model, loaded.tokenizer, "El perro", max_new_tokens=8)
     assert text.startswith("El perro") and len(text) > len("El perro")
+    # the stop also wrote a resumable checkpoint: the run can be continued later
+    listed = {r["name"]: r for r in interrupted_runs()}
+    assert listed["parada"]["status"] == "stopped" and listed["parada"]["resumable"]
+    assert listed["parada"]["step"] == res.steps and listed["parada"]["saved_as"] == "parada"
 
 
 def test_from_scratch_padded_and_early_stopping():
     _wait_idle()
-    cfg = TrainConfig(corpus=CorpusSpec(preset="chistes", max_rows=120), base_model="gpt2-es-tiny", from_scratch=True,
-                      n_layer=1, n_head=2, n_embd=32, recipe="padded", block_size=32, batch_size=4, max_steps=20,
-                      eval_steps=1, learning_rate=0.0, early_stopping_patience=2, save=False, samples=False,
-                      max_eval_blocks=4)
+    cfg = TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=120), base_model="gpt2-es-tiny",
+                      from_scratch=True, n_layer=1, n_head=2, n_embd=32, recipe="padded", block_size=32, batch_size=4,
+                      max_steps=20, eval_steps=1, learning_rate=0.0, early_stopping_patience=2, save=False,
+                      samples=False, max_eval_blocks=4)
     res = run_training(cfg)
     assert res.checkpoint is None and res.model is not None
     assert res.model.config.n_layer == 1 and res.model.config.n_embd == 32
@@ -320,9 +333,10 @@ def test_ui_handlers_refuse_clearly(monkeypatch):
     assert JOBS.running() is None
 
 
-def test_corpus_stats_handler(bundled):
+def test_corpus_stats_handler(bundled, shared_data, monkeypatch):
     from lm_demo.ui.components.training_tab import corpus_preview
 
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))  # the jokes: local data folder
     summary, table, hist, notes, csv_path = corpus_preview("chistes", None, None, "lines", ["sexo"], 0, 0,
                                                            "gpt2-es-tiny")
     assert "Chistes" in summary and "carpeta de datos local" in summary
@@ -341,7 +355,7 @@ def test_background_training_thread_yields_the_cpu(monkeypatch):
     import os
     import threading
 
-    from lm_demo.training import BACKGROUND_NICE, JobRegistry, lower_thread_priority
+    from lm_demo.jobs import BACKGROUND_NICE, JobRegistry, lower_thread_priority
 
     me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     monkeypatch.delenv("LM_DEMO_TRAIN_NICE", raising=False)

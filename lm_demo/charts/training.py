@@ -48,8 +48,8 @@ def _layout(title: str, y_title: str, x_title: str, log_scale: bool, empty_text:
     empty = bool(empty_text)
     layout: dict = {
         "title": {"text": title, "x": 0.02, "font": {"size": 15}}, "height": 340,
-        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 40},
-        "legend": {"orientation": "h", "y": -0.2}, "hovermode": "x unified",
+        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 75},
+        "legend": {"orientation": "h", "y": -0.32}, "hovermode": "x unified",  # below the axis title
         "xaxis": {"title": {"text": x_title}, "rangemode": "tozero", "visible": not empty},
         "yaxis": {"title": {"text": y_title}, "type": "log" if log_scale else "linear", "visible": not empty},
     }
@@ -59,12 +59,25 @@ def _layout(title: str, y_title: str, x_title: str, log_scale: bool, empty_text:
     return layout
 
 
+def overfit_step(events: Sequence[dict]) -> int | None:
+    """The step of the lowest evaluation loss when the run was found overfitting (an ``overfit`` event)."""
+    found = next((e for e in reversed(events) if e.get("type") == "overfit"), None)
+    return None if found is None or found.get("best_step") is None else int(found["best_step"])
+
+
 def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Pérdida",
                 train_name: str = "pérdida de entrenamiento", eval_name: str = "pérdida de evaluación",
-                x_title: str = "paso", empty_text: str = "Aún no hay datos") -> Any:
-    """Train loss (line) and eval loss (line + markers) against the step."""
+                x_title: str = "paso", empty_text: str = "Aún no hay datos",
+                min_text: str = "mínimo de evaluación") -> Any:
+    """Train loss (line) and eval loss (line + markers) against the step.
+
+    When the run overfits, a dashed line marks the evaluation minimum
+    (``min_text``): where the two curves part, which the tab's explanation
+    points at.
+    """
     tx, ty = _thin(*_series(events, "train", "loss"))
     ex, ey = _series(events, "eval", "eval_loss")
+    mark = overfit_step(events)
     data = []
     if tx:
         data.append({"type": "scatter", "x": tx, "y": _floor(ty, log_scale), "name": train_name,
@@ -73,7 +86,14 @@ def loss_figure(events: Sequence[dict], log_scale: bool = False, *, title: str =
     if ex:
         data.append({"type": "scatter", "x": ex, "y": _floor(ey, log_scale), "name": eval_name,
                      "mode": "lines+markers", "line": {"color": PALETTE["loss"], "width": 2}, "marker": {"size": 8}})
-    return new_figure(data, _layout(title, "", x_title, log_scale, None if (tx or ex) else empty_text))
+    layout = _layout(title, "", x_title, log_scale, None if (tx or ex) else empty_text)
+    if mark is not None and (tx or ex):
+        layout["shapes"] = [{"type": "line", "x0": mark, "x1": mark, "xref": "x", "y0": 0, "y1": 1, "yref": "paper",
+                             "line": {"color": PALETTE["loss"], "width": 1.5, "dash": "dash"}}]
+        layout["annotations"] = [{"text": min_text, "x": mark, "xref": "x", "y": 1, "yref": "paper",
+                                  "showarrow": False, "xanchor": "left", "yanchor": "top",
+                                  "font": {"size": 12, "color": PALETTE["loss"]}}]
+    return new_figure(data, layout)
 
 
 def perplexity_figure(events: Sequence[dict], log_scale: bool = False, *, title: str = "Perplejidad",

@@ -76,6 +76,7 @@ ES = {
     "dec.err.kind": "Decodificador desconocido «{kind}». Usa uno de: {kinds}.",
     "dec.err.no_decoders": "Elige al menos un decodificador.",
     "dec.err.too_many": "Demasiados decodificadores ({n}); como máximo {max}.",
+    "dec.note.steps_fit": "Se harán {steps} pasos: el modelo admite {ctx} tokens y el texto ya ocupa {n}.",
 }
 
 EN = {
@@ -153,4 +154,5 @@ EN = {
     "dec.err.kind": "Unknown decoder “{kind}”. Use one of: {kinds}.",
     "dec.err.no_decoders": "Choose at least one decoder.",
     "dec.err.too_many": "Too many decoders ({n}); at most {max}.",
+    "dec.note.steps_fit": "{steps} steps will run: the model takes {ctx} tokens and the text already uses {n}.",
 }

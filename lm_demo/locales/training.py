@@ -4,19 +4,19 @@ ES = {
     # tab
     "train.tab": "Entrenamiento",
     "train.intro": (
-        "Entrena un modelo base (apartado 2) con un corpus y observa en directo cómo bajan la **pérdida** "
-        "y la **perplejidad**. Los textos se **empaquetan**: se unen con el token de fin de texto "
-        "(`<|endoftext|>`) y se cortan en bloques, así no se pierde cómputo en relleno y el modelo aprende "
-        "a terminar un texto. Al acabar (o al detenerlo), el modelo se guarda en `checkpoints/` y se puede "
-        "usar enseguida en las otras pestañas."
+        "Elige un **corpus** (o sube tu propio texto), el **modelo base** y pulsa **Empezar**: verás en directo "
+        "cómo bajan la **pérdida** y la **perplejidad**, y muestras del modelo mientras aprende. Los ajustes se "
+        "eligen solos según el tamaño del corpus (puedes cambiarlos en «Avanzado»). Al acabar (o al detenerlo) "
+        "el modelo se guarda en `checkpoints/` y se usa enseguida en las otras pestañas; si algo corta el "
+        "entrenamiento, se puede continuar desde el último punto de control."
     ),
     "train.disabled": (
         "🔒 El entrenamiento está desactivado en este servidor (variable `LM_DEMO_ALLOW_TRAINING=0`, "
         "habitual en un Space público). Puedes ver el progreso de otros entrenamientos, pero no iniciar uno."
     ),
-    "train.corpus.section": "1. Corpus",
+    "train.corpus.section": "Opciones del corpus",
     "train.corpus.preset": "Corpus predefinido",
-    "train.corpus.preset.info": "Se busca primero en la carpeta de datos local, luego en la caché y después en el Hub.",
+    "train.corpus.preset.info": "Poesía, Quijote, refranes y prosa vienen incluidos; los chistes necesitan el Hub o la carpeta de datos local.",
     "train.corpus.upload": "…o sube tu propio archivo (.txt, .csv, .tsv, .jsonl, .json, .parquet; máx. 50 MB)",
     "train.corpus.column": "Columna de texto",
     "train.corpus.column.info": "Para .csv/.jsonl/.parquet; vacío = se adivina.",
@@ -38,10 +38,6 @@ ES = {
     "train.corpus.stats": "Estadísticas",
     "train.corpus.hist": "Longitud de los textos",
     "train.corpus.summary": "**{label}** · origen: {source} (`{origin}`) · {rows} textos",
-    "train.corpus.avail.local": "local",
-    "train.corpus.avail.cache": "caché",
-    "train.corpus.avail.hub": "Hub",
-    "train.corpus.avail.none": "no disponible sin conexión",
     "train.source.local": "carpeta de datos local",
     "train.source.cache": "caché de Hugging Face",
     "train.source.hub": "Hugging Face Hub",
@@ -55,8 +51,8 @@ ES = {
     "train.corpus.refranes": "Refranes y citas",
     "train.corpus.prosa": "Prosa (Wikipedia traducida y frases web)",
     # model
-    "train.model.section": "2. Modelo",
-    "train.model.base": "Modelo base (se ajusta con fine-tuning)",
+    "train.model.section": "Modelo desde cero",
+    "train.model.base": "Modelo base",
     "train.model.base.info": "Sin GPU se empieza por el modelo pequeño incluido: una demostración tarda minutos; "
                              "un GPT-2 de 124 M parámetros tarda unas 20 veces más en CPU.",
     "train.model.scratch": "Entrenar desde cero (semilla 003): un GPT-2 pequeño con pesos aleatorios",
@@ -65,10 +61,9 @@ ES = {
     "train.model.heads": "Cabezas de atención",
     "train.model.width": "Ancho (dimensión de los vectores)",
     # hyperparameters
-    "train.hp.section": "3. Hiperparámetros",
     "train.hp.preset": "Receta",
-    "train.hp.preset.info": "Un clic rellena los valores; puedes cambiarlos después.",
-    "train.hp.preset.demo": "Demo rápida en clase",
+    "train.hp.preset.info": "Un clic rellena los valores (y quita los ajustes automáticos); puedes cambiarlos después.",
+    "train.hp.preset.auto": "Automática (según el corpus)",
     "train.hp.preset.seed000": "Semilla 000 (mezcla)",
     "train.hp.preset.seed001": "Semilla 001 (Quijote)",
     "train.hp.preset.seed002": "Semilla 002 (poesía)",
@@ -95,11 +90,12 @@ ES = {
     "train.hp.n_layer": "Capas",
     "train.hp.n_head": "Cabezas de atención",
     "train.hp.n_embd": "Ancho",
+    "train.hp.n_positions": "Contexto (tokens)",
     "train.hp.num_threads": "Hilos de CPU",
     "train.hp.sample_prompt": "Texto de inicio para las muestras",
     "train.hp.name": "Nombre del checkpoint (vacío = automático)",
     # run
-    "train.start": "▶ Empezar a entrenar",
+    "train.start": "▶ Empezar",
     "train.history_csv": "Descargar historial de métricas (CSV)",
     "train.file.history": "entrenamiento-historial",
     "train.file.loss": "entrenamiento-perdida",
@@ -168,8 +164,8 @@ ES = {
     "train.note.hub_failed": "No se pudo descargar «{repo}» del Hub ({detail}).",
     "train.note.excluded": "Categorías excluidas: {cats} ({n} textos).",
     "train.note.poetry_standin": (
-        "Sin el Spanish Poetry Dataset en local: se usan en su lugar sonetos del corpus DISCO "
-        "(CC BY 4.0), con las mismas columnas."
+        "En lugar del Spanish Poetry Dataset (poemas modernos con derechos de autor, no redistribuible) se usan "
+        "sonetos clásicos del corpus DISCO (CC BY 4.0, Ruiz Fabo et al. 2017), con las mismas columnas."
     ),
     "train.note.quijote_lines": "Se usan las primeras {n} líneas del Quijote ({paras} párrafos; la semilla 001 usaba unas 100).",
     "train.note.mix_standin": "Sin conexión: la prosa local (XQuAD y UD Spanish-GSD) sustituye a Wikipedia y MLSUM.",
@@ -198,8 +194,9 @@ ES = {
     "train.corpus.no_texts": "«{name}» no contiene ningún texto no vacío.",
     "train.corpus.preset_empty": "El corpus «{name}» quedó vacío tras la limpieza.",
     "train.corpus.preset_unavailable": (
-        "El corpus «{name}» no está disponible: no está en la carpeta de datos local ni en la caché, y no hay "
-        "conexión con el Hub. Sube un archivo de texto propio (.txt, .csv, .jsonl…)."
+        "El corpus «{name}» no está disponible aquí: no viene incluido, no está en la carpeta de datos local ni "
+        "en la caché, y no hay conexión con el Hub. Elige otro corpus o sube un archivo de texto propio "
+        "(.txt, .csv, .jsonl…)."
     ),
     "train.corpus.unknown_preset": "Corpus desconocido: «{name}». Disponibles: {presets}.",
     # stats
@@ -218,20 +215,97 @@ ES = {
     "train.cli.saved": "Checkpoint guardado en {path} (aparece en la aplicación como «{name}»).",
     "train.cli.story": "Historia de cinco frases a partir de «{prompt}»:",
     "train.cli.stopping": "\nDeteniendo al final del paso actual (Ctrl+C otra vez para abortar)…",
+    # automatic settings, kept model, overfitting, resumable runs (issue 9)
+    "train.source.bundled": "incluido en la aplicación",
+    "train.corpus.unavailable": "{label} — no disponible aquí",
+    "train.note.auto": (
+        "Ajustes automáticos para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, "
+        "lotes de {batch}, tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
+    ),
+    "train.note.settings": (
+        "Ajustes para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, lotes de {batch}, "
+        "tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
+    ),
+    "train.note.sample_fit": "La muestra se acorta a {n} tokens nuevos: el modelo solo admite {ctx} tokens de contexto.",
+    "train.note.resumed": "Se continúa el entrenamiento interrumpido desde el paso {step} de {total}.",
+    "train.note.kept_final": (
+        "Se guarda el modelo **final** (paso {step}). El mejor según la evaluación fue el del paso {best_step}; "
+        "para guardar ese, elige «el mejor según la evaluación» en Avanzado (en la terminal, `--keep best`)."
+    ),
+    "train.note.kept_final_best": "Se guarda el modelo **final** (paso {step}), que es también el mejor según la evaluación.",
+    "train.note.kept_best": (
+        "Se guarda el **mejor modelo según la evaluación** (paso {step}), no el final (paso {final_step})."
+    ),
+    "train.err.bad_keep": "Opción desconocida para el modelo guardado: «{keep}» (usa «final» o «best»).",
+    "train.hp.keep": "Modelo que se guarda",
+    "train.hp.keep.final": "el final (recomendado)",
+    "train.hp.keep.best": "el mejor según la evaluación",
+    "train.hp.keep.info": "Con pocos textos, el «mejor» puede ser el modelo sin cambios del paso 0.",
+    "train.hp.auto": "Ajustes automáticos según el tamaño del corpus",
+    "train.hp.auto.info": "Pasos, bloque, lote, tasa de aprendizaje y evaluación se eligen al cargar el corpus. "
+                          "Desmárcalo para usar los valores de abajo.",
+    "train.hp.save_every_steps": "Guardar un punto de control cada N pasos (0 = automático)",
+    "train.hp.save_every_minutes": "Guardar un punto de control cada N minutos (0 = no)",
+    "train.advanced": "Avanzado: hiperparámetros, recetas, modelo desde cero",
+    "train.summary.auto": "⚙️ Ajustes: **automáticos según el corpus** · {recipe} · se guarda {keep} · {scratch}",
+    "train.summary.manual": (
+        "⚙️ Ajustes: {steps} pasos · {epochs} épocas · tasa {lr} · lote {batch} · bloque {block} · "
+        "evaluar cada {eval} · {recipe} · se guarda {keep} · {scratch}"
+    ),
+    "train.summary.finetune": "ajuste del modelo base",
+    "train.summary.scratch": "desde cero ({layers} capas, ancho {width})",
+    "train.summary.packed": "empaquetado",
+    "train.summary.padded": "relleno",
+    "train.summary.keep.final": "el modelo final",
+    "train.summary.keep.best": "el mejor en evaluación",
+    "train.overfit": (
+        "📈 **Sobreajuste.** Desde el paso {best_step}, la pérdida de **evaluación** (textos que el modelo no ve "
+        "al entrenar) sube mientras la de **entrenamiento** sigue bajando: el modelo está **memorizando** sus "
+        "textos en lugar de aprender a escribir como ellos. Míralo en el gráfico de pérdida: las dos líneas se "
+        "separan después de la marca «mínimo de evaluación». Con un corpus pequeño es normal; para evitarlo, "
+        "usa menos pasos o más textos, o guarda «el mejor según la evaluación» (Avanzado)."
+    ),
+    "train.plot.eval_min": "mínimo de evaluación",
+    "train.runs.title": "### ⏯ Entrenamientos interrumpidos",
+    "train.runs.intro": (
+        "Estos entrenamientos se cortaron (un corte de luz, un reinicio, o los detuviste) y guardaron un punto "
+        "de control. **Continuar** sigue desde ese paso; **Usar tal cual** guarda ese modelo para usarlo ya."
+    ),
+    "train.runs.item": "**{name}** · {corpus} · paso {step} de {total} · {when}{status}",
+    "train.runs.status.stopped": " · detenido",
+    "train.runs.status.error": " · terminó con un error",
+    "train.runs.no_checkpoint": " · sin punto de control aún (empezaría de nuevo)",
+    "train.runs.saved_as": " · ya guardado como «{name}»",
+    "train.runs.pick": "Entrenamiento",
+    "train.runs.continue": "⏯ Continuar",
+    "train.runs.use": "Usar tal cual",
+    "train.runs.discard": "🗑 Descartar",
+    "train.runs.exported": "Guardado como «{name}»: ya aparece en los selectores de modelos.",
+    "train.runs.discarded": "Se descartó «{name}».",
+    "train.runs.none": "No hay entrenamientos interrumpidos.",
+    "train.runs.ago.now": "hace un momento",
+    "train.runs.ago.min": "hace {n} min",
+    "train.runs.ago.h": "hace {n} h",
+    "train.runs.ago.d": "hace {n} días",
+    "train.run.unknown": "No existe el entrenamiento interrumpido «{name}».",
+    "train.run.damaged": "Los datos del entrenamiento «{name}» están dañados: descártalo.",
+    "train.run.busy": "El entrenamiento «{name}» sigue en marcha en otro proceso.",
+    "train.run.no_checkpoint": "El entrenamiento «{name}» aún no había guardado ningún punto de control: usa «Continuar».",
 }
 
 EN = {
     "train.tab": "Training",
     "train.intro": (
-        "Train a base model (section 2) on a corpus and watch the **loss** and **perplexity** fall live. "
-        "Texts are **packed**: joined with the end-of-text token and cut into blocks, so no compute goes to "
-        "padding and the model learns to end a text. When it ends (or is stopped) the model is saved in "
-        "`checkpoints/` and is usable at once in the other tabs."
+        "Pick a **corpus** (or upload your own text), the **base model** and press **Start**: watch the **loss** "
+        "and **perplexity** fall live, with samples of the model as it learns. Settings are chosen from the "
+        "corpus size (change them under “Advanced”). When it ends (or is stopped) the model is saved in "
+        "`checkpoints/` and is usable at once in the other tabs; if something cuts the run short, it can "
+        "continue from its last checkpoint."
     ),
     "train.disabled": "🔒 Training is disabled on this server (`LM_DEMO_ALLOW_TRAINING=0`).",
-    "train.corpus.section": "1. Corpus",
+    "train.corpus.section": "Corpus options",
     "train.corpus.preset": "Preset corpus",
-    "train.corpus.preset.info": "Looked up in the local data folder, then the cache, then the Hub.",
+    "train.corpus.preset.info": "Poetry, Quijote, sayings and prose are bundled; the jokes need the Hub or the local data folder.",
     "train.corpus.upload": "…or upload your own file (.txt, .csv, .tsv, .jsonl, .json, .parquet; max 50 MB)",
     "train.corpus.column": "Text column",
     "train.corpus.column.info": "For .csv/.jsonl/.parquet; empty = guessed.",
@@ -253,10 +327,6 @@ EN = {
     "train.corpus.stats": "Statistics",
     "train.corpus.hist": "Text lengths",
     "train.corpus.summary": "**{label}** · source: {source} (`{origin}`) · {rows} texts",
-    "train.corpus.avail.local": "local",
-    "train.corpus.avail.cache": "cache",
-    "train.corpus.avail.hub": "Hub",
-    "train.corpus.avail.none": "not available offline",
     "train.source.local": "local data folder",
     "train.source.cache": "Hugging Face cache",
     "train.source.hub": "Hugging Face Hub",
@@ -268,8 +338,8 @@ EN = {
     "train.corpus.mezcla": "Poetry + prose mix (seed 000)",
     "train.corpus.refranes": "Sayings and quotes",
     "train.corpus.prosa": "Prose (translated Wikipedia and web sentences)",
-    "train.model.section": "2. Model",
-    "train.model.base": "Base model (fine-tuned)",
+    "train.model.section": "Model from scratch",
+    "train.model.base": "Base model",
     "train.model.base.info": "Without a GPU it starts from the small bundled model: a demo takes minutes; "
                              "a 124 M-parameter GPT-2 takes about 20 times longer on a CPU.",
     "train.model.scratch": "Train from scratch (seed 003): a small, randomly initialised GPT-2",
@@ -277,10 +347,9 @@ EN = {
     "train.model.layers": "Layers",
     "train.model.heads": "Attention heads",
     "train.model.width": "Width (vector size)",
-    "train.hp.section": "3. Hyperparameters",
     "train.hp.preset": "Recipe",
-    "train.hp.preset.info": "One click fills the values; change them afterwards if you like.",
-    "train.hp.preset.demo": "Quick class demo",
+    "train.hp.preset.info": "One click fills the values (and turns the automatic settings off); change them afterwards if you like.",
+    "train.hp.preset.auto": "Automatic (from the corpus)",
     "train.hp.preset.seed000": "Seed 000 (mix)",
     "train.hp.preset.seed001": "Seed 001 (Quijote)",
     "train.hp.preset.seed002": "Seed 002 (poetry)",
@@ -307,10 +376,11 @@ EN = {
     "train.hp.n_layer": "Layers",
     "train.hp.n_head": "Attention heads",
     "train.hp.n_embd": "Width",
+    "train.hp.n_positions": "Context (tokens)",
     "train.hp.num_threads": "CPU threads",
     "train.hp.sample_prompt": "Prompt for the samples",
     "train.hp.name": "Checkpoint name (empty = automatic)",
-    "train.start": "▶ Start training",
+    "train.start": "▶ Start",
     "train.history_csv": "Download metric history (CSV)",
     "train.file.history": "training-history",
     "train.file.loss": "training-loss",
@@ -370,7 +440,7 @@ EN = {
     "train.note.from_cache": "“{repo}” was read from the local Hugging Face cache.",
     "train.note.hub_failed": "Could not download “{repo}” from the Hub ({detail}).",
     "train.note.excluded": "Excluded categories: {cats} ({n} texts).",
-    "train.note.poetry_standin": "The Spanish Poetry Dataset is not available locally: DISCO sonnets (CC BY 4.0) stand in, with the same columns.",
+    "train.note.poetry_standin": "Instead of the Spanish Poetry Dataset (modern, copyrighted poems, not redistributable), classic sonnets of the DISCO corpus (CC BY 4.0, Ruiz Fabo et al. 2017) are used, with the same columns.",
     "train.note.quijote_lines": "Using the first {n} lines of Don Quijote ({paras} paragraphs; seed 001 used about 100).",
     "train.note.mix_standin": "Offline: local prose (XQuAD, UD Spanish-GSD) stands in for Wikipedia and MLSUM.",
     "train.note.truncated": "Padded recipe: {n} tokens of long texts were cut off and are not trained on.",
@@ -392,7 +462,7 @@ EN = {
     "train.corpus.bad_txt_mode": "Unknown .txt reading mode “{mode}”.",
     "train.corpus.no_texts": "“{name}” holds no non-empty text.",
     "train.corpus.preset_empty": "Corpus “{name}” is empty after cleaning.",
-    "train.corpus.preset_unavailable": "Corpus “{name}” is not available: it is neither in the local data folder nor in the cache, and the Hub cannot be reached. Upload a text file of your own (.txt, .csv, .jsonl…).",
+    "train.corpus.preset_unavailable": "Corpus “{name}” is not available here: it is not bundled, not in the local data folder nor in the cache, and the Hub cannot be reached. Pick another corpus or upload a text file of your own (.txt, .csv, .jsonl…).",
     "train.corpus.unknown_preset": "Unknown corpus “{name}”. Available: {presets}.",
     "train.stats.rows_before": "Texts before cleaning",
     "train.stats.rows_after": "Texts after cleaning",
@@ -408,4 +478,77 @@ EN = {
     "train.cli.saved": "Checkpoint saved in {path} (listed in the app as “{name}”).",
     "train.cli.story": "A five-sentence story from “{prompt}”:",
     "train.cli.stopping": "\nStopping at the end of the current step (Ctrl+C again to abort)…",
+    "train.source.bundled": "bundled with the app",
+    "train.corpus.unavailable": "{label} — not available here",
+    "train.note.auto": (
+        "Automatic settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, "
+        "batches of {batch}, learning rate {lr}, {eval} % of the texts held out for evaluation."
+    ),
+    "train.note.settings": (
+        "Settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, batches of {batch}, "
+        "learning rate {lr}, {eval} % of the texts held out for evaluation."
+    ),
+    "train.note.sample_fit": "The sample is cut to {n} new tokens: the model takes only {ctx} tokens of context.",
+    "train.note.resumed": "Continuing the interrupted run from step {step} of {total}.",
+    "train.note.kept_final": (
+        "The **final** model is saved (step {step}). The best by evaluation was at step {best_step}; to save "
+        "that one, pick “the best by evaluation” under Advanced (in a terminal, `--keep best`)."
+    ),
+    "train.note.kept_final_best": "The **final** model is saved (step {step}); it is also the best by evaluation.",
+    "train.note.kept_best": "The **best model by evaluation** is saved (step {step}), not the final one (step {final_step}).",
+    "train.err.bad_keep": "Unknown choice for the saved model: “{keep}” (use “final” or “best”).",
+    "train.hp.keep": "Model saved",
+    "train.hp.keep.final": "the final one (recommended)",
+    "train.hp.keep.best": "the best by evaluation",
+    "train.hp.keep.info": "With few texts, the “best” may be the unchanged model of step 0.",
+    "train.hp.auto": "Automatic settings from the corpus size",
+    "train.hp.auto.info": "Steps, block, batch, learning rate and evaluation are chosen when the corpus loads. "
+                          "Untick to use the values below.",
+    "train.hp.save_every_steps": "Save a checkpoint every N steps (0 = automatic)",
+    "train.hp.save_every_minutes": "Save a checkpoint every N minutes (0 = never)",
+    "train.advanced": "Advanced: hyperparameters, recipes, model from scratch",
+    "train.summary.auto": "⚙️ Settings: **automatic from the corpus** · {recipe} · saves {keep} · {scratch}",
+    "train.summary.manual": (
+        "⚙️ Settings: {steps} steps · {epochs} epochs · lr {lr} · batch {batch} · block {block} · "
+        "evaluate every {eval} · {recipe} · saves {keep} · {scratch}"
+    ),
+    "train.summary.finetune": "fine-tuning the base model",
+    "train.summary.scratch": "from scratch ({layers} layers, width {width})",
+    "train.summary.packed": "packed",
+    "train.summary.padded": "padded",
+    "train.summary.keep.final": "the final model",
+    "train.summary.keep.best": "the best by evaluation",
+    "train.overfit": (
+        "📈 **Overfitting.** Since step {best_step} the **evaluation** loss (texts the model does not train on) "
+        "rises while the **training** loss keeps falling: the model is **memorising** its texts instead of "
+        "learning to write like them. See it in the loss plot: the two lines part after the “evaluation "
+        "minimum” mark. With a small corpus this is normal; to avoid it, train fewer steps or on more texts, "
+        "or save “the best by evaluation” (Advanced)."
+    ),
+    "train.plot.eval_min": "evaluation minimum",
+    "train.runs.title": "### ⏯ Interrupted training runs",
+    "train.runs.intro": (
+        "These runs were cut short (a power cut, a restart, or you stopped them) and saved a checkpoint. "
+        "**Continue** goes on from that step; **Use as it is** saves that model to use it now."
+    ),
+    "train.runs.item": "**{name}** · {corpus} · step {step} of {total} · {when}{status}",
+    "train.runs.status.stopped": " · stopped",
+    "train.runs.status.error": " · ended with an error",
+    "train.runs.no_checkpoint": " · no checkpoint yet (it would start again)",
+    "train.runs.saved_as": " · already saved as “{name}”",
+    "train.runs.pick": "Training run",
+    "train.runs.continue": "⏯ Continue",
+    "train.runs.use": "Use as it is",
+    "train.runs.discard": "🗑 Discard",
+    "train.runs.exported": "Saved as “{name}”: it is in the model pickers now.",
+    "train.runs.discarded": "“{name}” was discarded.",
+    "train.runs.none": "No interrupted training runs.",
+    "train.runs.ago.now": "a moment ago",
+    "train.runs.ago.min": "{n} min ago",
+    "train.runs.ago.h": "{n} h ago",
+    "train.runs.ago.d": "{n} days ago",
+    "train.run.unknown": "There is no interrupted run “{name}”.",
+    "train.run.damaged": "The data of run “{name}” is damaged: discard it.",
+    "train.run.busy": "Run “{name}” is still running in another process.",
+    "train.run.no_checkpoint": "Run “{name}” had not saved a checkpoint yet: use “Continue”.",
 }

@@ -332,7 +332,7 @@ def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
 
 def _job(job_id: str | None) -> Any:
     from lm_demo.model_trials import JOB_KIND, latest_trials_job
-    from lm_demo.training import JOBS
+    from lm_demo.jobs import JOBS
 
     job = JOBS.get(job_id) if job_id else None
     return job if job is not None and job.kind == JOB_KIND else latest_trials_job()
