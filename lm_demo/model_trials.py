@@ -12,7 +12,7 @@ models and inside a model's training.
 Eval loss and perplexity are training's evaluation (``TrainResult.eval_loss``,
 ``eval_perplexity = exp(eval_loss)``): the app's one perplexity convention
 applied to the packed eval blocks, each block on its own with its first
-token as context (``lm_demo.trainer_eval``, the Trainer ``run_training``
+token as context (``lm_demo.training.exact_eval``, the Trainer ``run_training``
 uses).  Caveat shown in the UI: models with different tokenizers cut the
 same text into different tokens, so across vocabularies the numbers compare
 "surprise per token", not exactly the same quantity.

@@ -6,7 +6,7 @@ class *where* (rhymes, the punch line of a joke, the names of a genre).
 
 The definition (the Hugging Face perplexity guide's and the seeds'), used by
 "Antes / después", the ``perplexity`` API, the model cards and, through
-``lm_demo.trainer_eval``, training's evaluation:
+``lm_demo.training.exact_eval``, training's evaluation:
 
 - **Each text is scored on its own**: tokenized with the model's tokenizer,
   no special token added; texts are never glued into one document.

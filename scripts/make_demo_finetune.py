@@ -79,7 +79,7 @@ def refresh_card(folder: Path) -> tuple[dict, str]:
     from lm_demo.models import bundled_model_path, load_model
     from lm_demo.perplexity import DEFAULT_MAX_TOKENS
     from lm_demo.sampling import SamplingSettings
-    from lm_demo.trainer_eval import evaluate_blocks
+    from lm_demo.training.exact_eval import evaluate_blocks
 
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     base = load_model(BASE, allow_fallback=False)
@@ -105,7 +105,7 @@ def refresh_card(folder: Path) -> tuple[dict, str]:
         "name": NAME, "kind": "bundled-demo-finetune", "script": "scripts/make_demo_finetune.py",
         "eval_loss": ev["eval_loss"], "eval_perplexity": ev["eval_perplexity"],
         "eval_blocks": {"blocks": len(blocks), "tokens": int(ev["eval_tokens"]),
-                        "method": "lm_demo.trainer_eval.evaluate_blocks: each packed block on its own, first token "
+                        "method": "lm_demo.training.exact_eval.evaluate_blocks: each packed block on its own, first token "
                                   "context"},
         "trainer_evaluate": trainer,
         "heldout_perplexity": {"base": round(lb.perplexity, 2), "tuned": round(lt.perplexity, 2),
@@ -170,7 +170,7 @@ def model_card(meta: dict, size_mb: float) -> str:
         f"| `{NAME}` (after) | {h['tuned']:.2f} |",
         "",
         f"Training's evaluation on its {eb['blocks']} packed {hp.get('block_size', 128)}-token eval blocks (each "
-        f"block on its own, first token context; `lm_demo.trainer_eval`): loss {meta['eval_loss']:.4f}, perplexity "
+        f"block on its own, first token context; `lm_demo.training.exact_eval`): loss {meta['eval_loss']:.4f}, perplexity "
         f"{meta['eval_perplexity']:.2f}. The training history in `metadata.json` was logged by `Trainer.evaluate` "
         f"(transformers 5.23), which divides by every label of a block, the unpredicted first one included: it "
         f"reported loss {tr['eval_loss']:.4f} (perplexity {tr['eval_perplexity']:.2f}) for the same weights.",

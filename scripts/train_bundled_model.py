@@ -126,8 +126,8 @@ def pack(ids_per_text: list[list[int]], eos_id: int, block: int) -> torch.Tensor
 
 
 def perplexity(model, blocks: torch.Tensor) -> float:
-    """Training's evaluation: each block on its own, first token context (``lm_demo.trainer_eval``)."""
-    from lm_demo.trainer_eval import evaluate_blocks
+    """Training's evaluation: each block on its own, first token context (``lm_demo.training.exact_eval``)."""
+    from lm_demo.training.exact_eval import evaluate_blocks
 
     return evaluate_blocks(model, blocks.tolist())["eval_perplexity"]
 
@@ -163,7 +163,7 @@ def card_numbers(loaded, data: Path, seed: int, block: int) -> dict:
         "eval_perplexity": round(perplexity(loaded.model, blocks), 2),
         "eval_blocks": {"blocks": int(blocks.shape[0]), "block": block, "tokens": int(blocks.numel()),
                         "method": "packed blocks of the held-out split, each block on its own, first token context "
-                                  "(lm_demo.trainer_eval, training's evaluation)"},
+                                  "(lm_demo.training.exact_eval, training's evaluation)"},
         "split": {"seed": seed, "eval_texts": len(eval_texts), "eval_share": f"1/{EVAL_SHARE}"},
     }
 

@@ -17,7 +17,7 @@ import torch
 from lm_demo.compare import DEMO_FINETUNE, checkpoint_folder
 from lm_demo.packing import _dataset, pack_ids, pad_ids
 from lm_demo.perplexity import sequence_losses
-from lm_demo.trainer_eval import blocks_loss, evaluate_blocks, exact_eval_trainer, fix_causal_lm_loss_type
+from lm_demo.training.exact_eval import blocks_loss, evaluate_blocks, exact_eval_trainer, fix_causal_lm_loss_type
 
 BLOCK = 128
 

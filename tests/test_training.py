@@ -139,6 +139,28 @@ def test_thirty_steps_lower_the_eval_loss(trained):
     assert res.eval_perplexity == pytest.approx(pytest.importorskip("math").exp(res.eval_loss))
 
 
+def test_evaluation_perplexity_is_the_apps_convention_on_the_same_blocks(trained, bundled):
+    """The loss the run reports equals lm_demo's own perplexity code on its evaluation blocks.
+
+    (A plain ``Trainer.evaluate`` divides by every label, first tokens included:
+    about 1/64 lower on these 64-token blocks.)
+    """
+    from lm_demo import corpora, packing
+    from lm_demo.training.exact_eval import evaluate_blocks
+
+    res = trained.result
+    start = next(e for e in trained.events if e["type"] == "start")
+    corpus = corpora.load_corpus(CorpusSpec(preset="refranes", max_rows=400))
+    data = packing.build_datasets(corpus.texts, bundled.tokenizer, block_size=SMALL["block_size"],
+                                  eval_fraction=SMALL["eval_fraction"], seed=TrainConfig().seed,
+                                  max_eval_blocks=SMALL["max_eval_blocks"])
+    assert len(data.eval) == start["eval_blocks"]
+    ours = evaluate_blocks(res.model, data.eval)
+    assert res.eval_loss == pytest.approx(ours["eval_loss"], rel=1e-5)
+    n_labels = sum(sum(1 for v in row if v != -100) for row in data.eval["labels"])
+    assert ours["eval_tokens"] == n_labels - len(data.eval)  # one unpredicted first token per block
+
+
 def test_events_arrive_in_order_and_the_plots_receive_them(trained):
     from lm_demo.charts.training import loss_figure, perplexity_figure
     from lm_demo.ui.components.training_view import samples_markdown, status_markdown

@@ -9,6 +9,7 @@ One module per concern:
 - ``runs``: crash-safe run folders (periodic resumable checkpoints, interrupted runs, clean-up);
 - ``samples``: short generations clamped to the model's context;
 - ``metrics``: evaluation loss and perplexity, read in one place;
+- ``exact_eval``: the Trainer whose evaluation follows the app's perplexity convention;
 - ``distributed``: what changes under ``torchrun`` (rank 0 prepares, saves and prints).
 
 The background-job registry lives in ``lm_demo.jobs`` (re-exported here for

@@ -1,11 +1,12 @@
 """The training's numbers: evaluation loss and perplexity, read in one place.
 
-Why one place: ``Trainer.evaluate`` reports a mean loss whose denominator
-counts every label, while a language model predicts one token fewer per
-sequence (measured: 184.22 instead of 221.36 on five short jokes, see
-``/work/shared/NOTES.md``).  Every evaluation number the runner posts, saves
-or prints goes through ``eval_loss_of``, so the convention shared with
-``lm_demo.perplexity`` is applied here and nowhere else.
+Why one place: ``Trainer.evaluate`` in transformers 5.23 divides GPT-2's summed
+loss by every label, while a language model predicts one token fewer per
+block (perplexity ~3 % low on 128-token blocks).  The runner's Trainer comes
+from ``lm_demo.training.exact_eval``, whose evaluation follows the app's one
+perplexity convention (``lm_demo.perplexity``: each block on its own, first
+token context); every evaluation number the runner posts, saves or prints is
+read from its metrics through ``eval_loss_of``.
 """
 
 from __future__ import annotations

@@ -224,7 +224,9 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
 
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)  # process-wide in practice (see lm_demo.jobs.default_threads)
-    from transformers import PrinterCallback, Trainer, TrainingArguments, default_data_collator
+    from transformers import PrinterCallback, TrainingArguments, default_data_collator
+
+    from lm_demo.training.exact_eval import exact_eval_trainer
     from transformers.utils import logging as hf_logging
 
     from lm_demo.models import pick_device
@@ -331,8 +333,9 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     try:
         hf_logging.set_verbosity_error()  # "no label_names" and similar chatter
         hf_logging.disable_progress_bar()  # "Writing model shards" at every checkpoint
-        trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                          data_collator=default_data_collator, callbacks=[cb], processing_class=tok)
+        # Evaluation (and training) loss per predicted token: the app's one perplexity convention.
+        trainer = exact_eval_trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                     data_collator=default_data_collator, callbacks=[cb], processing_class=tok)
         if not cfg.progress_bar:
             trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
         trainer.train(resume_from_checkpoint=ckpt)

@@ -103,6 +103,18 @@ def fix_causal_lm_loss_type(model: Any) -> bool:
     return True
 
 
+def _across_ranks(total: float, count: int, rows: int) -> tuple[float, int, int]:
+    """Sums over every process under ``torchrun`` (each evaluates its shard of the blocks); as is otherwise."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return total, count, rows
+    t = torch.tensor([total, float(count), float(rows)], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t[0]), int(t[1]), int(t[2])
+
+
 _TRAINER_CLASS: Any = None
 
 
@@ -131,6 +143,7 @@ def exact_eval_trainer_class() -> Any:
                 s, c = blocks_loss(model, inputs["input_ids"], inputs.get("labels"), inputs.get("attention_mask"))
                 total, count, rows = total + s, count + c, rows + len(inputs["input_ids"])
                 self.control = self.callback_handler.on_prediction_step(self.args, self.state, self.control)
+            total, count, rows = _across_ranks(total, count, rows)
             metrics = _loss_metrics(total, count, metric_key_prefix)
             return EvalLoopOutput(predictions=None, label_ids=None, metrics=metrics, num_samples=rows)
 
