@@ -55,7 +55,7 @@ def test_quick_comparison_api_fills_its_table(gradio_client):
     import time
 
     job_id, status, table, chart, _timer, csv_file = gradio_client.predict(
-        ["gpt2-es-tiny", DEMO_FT], "chistes", 20, 1, 5e-4, 42, api_name="/trials_start")
+        ["gpt2-es-tiny", DEMO_FT], "refranes", 20, 1, 5e-4, 42, api_name="/trials_start")
     deadline = time.time() + 180
     while "⏳" in status and time.time() < deadline:
         time.sleep(1)
@@ -66,6 +66,6 @@ def test_quick_comparison_api_fills_its_table(gradio_client):
     assert all(r[2] == "hecho" for r in rows) and [r[0] for r in rows].count("★") == 1
     assert all(r[8].startswith("En el silencio de la noche") for r in rows)
     # the table as CSV once the job ended, named and headed by its settings
-    assert "comparacion-rapida_" in csv_file and "_chistes_ex20_steps1_" in csv_file
+    assert "comparacion-rapida_" in csv_file and "_refranes_ex20_steps1_" in csv_file
     with open(csv_file, encoding="utf-8") as f:
         assert '# models: ["gpt2-es-tiny", "gpt2-es-tiny-chistes"]' in f.read()

@@ -17,7 +17,7 @@ from lm_demo.model_trials import (
 from lm_demo.models import BUNDLED_NAME
 
 DEMO_FT = "gpt2-es-tiny-chistes"
-TINY = dict(corpus_preset="chistes", n_examples=40, max_steps=2, block_size=32, batch_size=4,
+TINY = dict(corpus_preset="refranes", n_examples=40, max_steps=2, block_size=32, batch_size=4,
             sample_max_new_tokens=6)
 
 

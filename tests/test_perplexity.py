@@ -56,8 +56,14 @@ def test_several_texts_are_scored_each_on_its_own_never_glued(bundled):
     assert [d["position"] for d in res.per_token()][: len(a) - 1] == list(range(1, len(a)))
 
 
-def test_long_text_equals_the_guides_sliding_window_and_each_token_has_enough_context(bundled, shared_data):
-    text = (shared_data / "quijote" / "quijote.txt").read_text(encoding="utf-8")[20_000:23_500]
+def test_long_text_equals_the_guides_sliding_window_and_each_token_has_enough_context(bundled):
+    import gzip
+    from pathlib import Path
+
+    import lm_demo
+
+    bundled_quijote = Path(lm_demo.__file__).parent / "data" / "quijote" / "quijote.txt.gz"
+    text = gzip.decompress(bundled_quijote.read_bytes()).decode("utf-8")[20_000:23_500]
     stride = 100
     res = token_losses(bundled, text, stride=stride, max_tokens=None)
     L, ids = bundled.max_positions, ids_of(bundled, text.strip())
