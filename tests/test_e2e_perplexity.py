@@ -27,9 +27,14 @@ def direct(model_name: str, texts: list[str]) -> tuple[float, int]:
 
 
 @pytest.fixture(scope="module")
-def long_text(shared_data) -> str:
-    """A paragraph of Don Quijote longer than the models' 256-token context (one line)."""
-    text = (shared_data / "quijote" / "quijote.txt").read_text(encoding="utf-8")[40_000:42_500]
+def long_text() -> str:
+    """A paragraph of Don Quijote (the bundled copy) longer than the models' 256-token context (one line)."""
+    import gzip
+
+    import lm_demo
+
+    path = Path(lm_demo.__file__).parent / "data" / "quijote" / "quijote.txt.gz"
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")[40_000:42_500]
     return " ".join(text.split())
 
 
