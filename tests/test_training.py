@@ -567,3 +567,17 @@ def test_interrupted_runs_on_a_space_belong_to_their_browser(monkeypatch, checkp
     panel.may_manage(run.name, None)  # a local app: anyone
     panel.run_discard(run.name, None)
     assert not run.path.exists()
+
+
+def test_the_time_cap_bounds_a_whole_quick_comparison(monkeypatch):
+    from lm_demo.model_trials import TrialSpec, start_trials
+
+    _wait_idle()
+    monkeypatch.setenv("LM_DEMO_MAX_TRAIN_MINUTES", "0.05")  # 3 s for all the models together
+    job = start_trials(TrialSpec(models=["gpt2-es-tiny", "gpt2-es-tiny-chistes"], corpus_preset="refranes",
+                                 n_examples=200, max_steps=2000, block_size=32, batch_size=4))
+    assert job.wait(180), "the comparison did not end"
+    rows = job.result
+    assert [r.status for r in rows] == ["stopped", "stopped"] and 0 < rows[0].steps < 2000, rows
+    assert rows[1].steps is None  # never started: the comparison's time was up
+    assert any(e["type"] == "note" and "detiene." in e["text"] and "⏱️" in e["text"] for e in job.events)

@@ -179,6 +179,10 @@ ES = {
         "⏱️ Se alcanzó el límite de tiempo de este servidor ({minutes} min) en el paso {step}: el entrenamiento se "
         "detiene y se guarda el modelo; se puede continuar desde «Entrenamientos interrumpidos»."
     ),
+    "train.note.time_cap_unsaved": (
+        "⏱️ Se alcanzó el límite de tiempo de este servidor ({minutes} min) en el paso {step}: el entrenamiento se "
+        "detiene."
+    ),
     "train.note.steps_cap": "En este servidor un entrenamiento da como mucho {n} pasos (se pedían {asked}).",
     "train.note.epochs_cap": "En este servidor un entrenamiento da como mucho {n} pasadas por el corpus.",
     "train.note.from_cache": "«{repo}» se leyó de la caché local de Hugging Face.",
@@ -502,6 +506,7 @@ EN = {
         "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops and the model is "
         "saved; it can be continued from “Interrupted training runs”."
     ),
+    "train.note.time_cap_unsaved": "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops.",
     "train.note.steps_cap": "On this server a training run takes at most {n} steps ({asked} were asked for).",
     "train.note.epochs_cap": "On this server a training run makes at most {n} passes over the corpus.",
     "train.note.from_cache": "“{repo}” was read from the local Hugging Face cache.",

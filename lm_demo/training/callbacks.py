@@ -57,16 +57,20 @@ def overfitting(evals: list[tuple[int, float]], train: list[tuple[int, float]]) 
 
 def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device: str, *,
                   stop_requested: Callable[[], bool], run: Any = None, saves: bool = False,
-                  prior: list[dict] | None = None, start_step: int = 0, max_minutes: float = 0.0) -> Any:
+                  prior: list[dict] | None = None, start_step: int = 0, max_minutes: float = 0.0,
+                  started_at: float | None = None) -> Any:
     """A ``TrainerCallback`` for one run; ``prior`` are the replayed events of a resumed run.
 
-    ``max_minutes``: the run's time cap (0 = none), counted from the start of
-    training in this process.
+    ``max_minutes``: the time cap (0 = none), counted from ``started_at``
+    (epoch seconds: the job's start, so a quick comparison's models share
+    one budget; default: now).
 
     ``saves``: the run writes resumable checkpoints (the same on every rank;
     ``run``, the folder, exists on the main process only).
     """
     from transformers import TrainerCallback
+
+    deadline_from = time.time() if started_at is None else started_at
 
     class JobCallback(TrainerCallback):
         def __init__(self) -> None:
@@ -124,7 +128,7 @@ def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device
             now = time.perf_counter()
             minutes = float(cfg.save_every_minutes or 0)
             timed = saves and minutes > 0 and now - self.t_saved >= minutes * 60
-            over = bool(max_minutes) and now - self.t_train0 >= max_minutes * 60
+            over = bool(max_minutes) and time.time() - deadline_from >= max_minutes * 60
             stop, timed, over = distributed.agree(stop, timed, over)
             if stop:
                 self.stopped_by_user = True
@@ -132,8 +136,8 @@ def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device
             if over and not self.stopped_by_limit and not stop:
                 self.stopped_by_limit = True
                 control.should_training_stop = True
-                post({"type": "note", "text": t("train.note.time_cap", minutes=f"{max_minutes:g}",
-                                                step=int(state.global_step))})
+                key = "train.note.time_cap" if cfg.save else "train.note.time_cap_unsaved"
+                post({"type": "note", "text": t(key, minutes=f"{max_minutes:g}", step=int(state.global_step))})
             if saves and (stop or timed or over):
                 control.should_save = True
             return control

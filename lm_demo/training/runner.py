@@ -337,7 +337,8 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
 
     cb = make_callback(cfg, post, tok, device, stop_requested=lambda: job is not None and job.stop_requested,
                        run=run, saves=bool(has_run and cfg.save_every_steps), prior=prior,
-                       start_step=resumed_from or 0, max_minutes=caps.max_minutes(device))
+                       start_step=resumed_from or 0, max_minutes=caps.max_minutes(device),
+                       started_at=job.started_at if job is not None else None)
     if ckpt and cfg.keep == "best" and run is not None:
         best_file = run.path / runs.BEST_FILE
         if best_file.is_file():
