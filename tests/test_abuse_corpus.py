@@ -161,3 +161,51 @@ def test_training_start_refuses_a_hostile_file_with_bounded_memory(client, app_s
 def test_the_app_answers_after_the_hostile_files(client):
     table = client.predict("Había una vez", BUNDLED_NAME, 1.0, 0, 1.0, 5, api_name="/next_token")[0]
     assert len(table["data"]) == 5
+
+
+# --------------------------------------------------------------------------- as a teacher sees it
+def _toast(page, contains: str) -> str:
+    toast = page.locator("[data-testid='toast-body']").filter(has_text=contains).first
+    toast.wait_for(timeout=60_000)
+    return toast.inner_text()
+
+
+def test_in_the_browser_an_oversized_upload_and_a_too_big_model_say_why(page, hostile_files):
+    from conftest import ARTIFACTS
+
+    page.get_by_role("tab", name="Entrenamiento").click()
+    page.wait_for_selector("#train-start")
+    page.set_input_files("#train-upload input[type=file]", str(hostile_files["grande.txt"]))
+    page.wait_for_selector("#train-upload :text('grande.txt')", timeout=60_000)
+    page.click("#train-stats-btn")
+    text = _toast(page, "grande.txt")
+    assert "más de 10 MB de texto" in text and "Máximo de textos" in text
+    for close in page.locator("[data-testid='toast-close']").all():
+        close.click()
+    page.locator("[data-testid='toast-body']").first.wait_for(state="detached", timeout=30_000)
+    page.click("#train-start")  # refused in the request, before a job starts
+    text = _toast(page, "grande.txt")
+    assert "más de 10 MB de texto" in text and "Entrenando" not in page.inner_text("#train-status")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "abuse_oversized_upload.png"))
+
+    page.reload()
+    page.wait_for_selector("#model-picker")
+    page.get_by_role("tab", name="Entrenamiento").click()
+    page.wait_for_selector("#train-start")
+    page.click("#train-advanced .label-wrap")
+    page.locator("#train-scratch input").first.check()
+    for elem_id, value in (("train-batch-size", 512), ("train-block-size", 2048)):
+        box = page.locator(f"#{elem_id} input").first
+        box.fill(str(value))
+        box.press("Tab")
+    try:
+        page.wait_for_function("() => document.querySelector('#train-summary').innerText.includes('lote 512')",
+                               timeout=20_000)
+    except Exception:
+        raise AssertionError(page.inner_text("#train-summary"))
+    page.click("#train-start")
+    text = _toast(page, "de memoria")
+    assert "necesitaría unos" in text and "libres" in text and "Prueba con" in text
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "abuse_too_big_model.png"))

@@ -581,3 +581,19 @@ def test_the_time_cap_bounds_a_whole_quick_comparison(monkeypatch):
     assert [r.status for r in rows] == ["stopped", "stopped"] and 0 < rows[0].steps < 2000, rows
     assert rows[1].steps is None  # never started: the comparison's time was up
     assert any(e["type"] == "note" and "detiene." in e["text"] and "⏱️" in e["text"] for e in job.events)
+
+
+def test_stats_and_uploads_are_refused_when_training_is_disabled(monkeypatch, tmp_path):
+    import gradio as gr
+
+    from lm_demo.ui.components.training_corpus import corpus_preview, upload_columns
+
+    p = tmp_path / "poemas.txt"
+    p.write_text("uno\ndos\n", encoding="utf-8")
+    monkeypatch.setenv("LM_DEMO_ALLOW_TRAINING", "0")
+    with pytest.raises(gr.Error, match="desactivado"):
+        corpus_preview("poesia", None, None, "lines", [], 2000, 0, "gpt2-es-tiny")
+    with pytest.raises(gr.Error, match="desactivado"):
+        upload_columns(str(p), None)
+    monkeypatch.delenv("LM_DEMO_ALLOW_TRAINING")
+    assert upload_columns(str(p), None)[1] == "uno"

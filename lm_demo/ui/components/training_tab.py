@@ -217,9 +217,14 @@ def apply_hp_preset(key: str) -> list[Any]:
     return [values[f] for f in HP_FIELDS] + [gr.Checkbox(value=key == "seed003"), gr.Checkbox(value=False)]
 
 
+def _whole(x: Any) -> Any:
+    """A slider's 4.0 as 4 (sliders send floats)."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
 def _summary(auto: bool, recipe: str, keep: str, from_scratch: bool, n_layer: Any, n_embd: Any, max_steps: Any,
              epochs: Any, learning_rate: Any, batch_size: Any, block_size: Any, eval_steps: Any) -> str:
-    scratch = (T("train.summary.scratch", layers=n_layer, width=n_embd) if from_scratch
+    scratch = (T("train.summary.scratch", layers=_whole(n_layer), width=_whole(n_embd)) if from_scratch
                else T("train.summary.finetune"))
     common = dict(recipe=T(f"train.summary.{recipe if recipe in ('packed', 'padded') else 'packed'}"),
                   keep=T(f"train.summary.keep.{keep if keep in ('final', 'best') else 'final'}"), scratch=scratch)
