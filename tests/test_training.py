@@ -336,6 +336,24 @@ def test_cli_bad_corpus_exits_with_a_message(capsys, tmp_path):
     assert rc == 2 and "no-existe.txt" in capsys.readouterr().err
 
 
+def test_cli_corpus_limits_are_the_apps_and_its_flags_set_them(capsys, tmp_path, monkeypatch):
+    from lm_demo.train import main
+
+    for var in ("LM_DEMO_MAX_CORPUS_MB", "LM_DEMO_MAX_CORPUS_ROWS", "LM_DEMO_MAX_TRAIN_MINUTES"):
+        monkeypatch.delenv(var, raising=False)  # restored after the test (main() sets them from its flags)
+    p = tmp_path / "versos.txt"
+    p.write_text("".join(f"verso número {i} de la canción\n" for i in range(40)), encoding="utf-8")
+    rc = main(["--corpus", str(p), "--model", "gpt2-es-tiny", "--max-corpus-rows", "30", "--no-save"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "más de 30 textos" in err and "Máximo de textos" in err
+    import os
+
+    assert os.environ["LM_DEMO_MAX_CORPUS_ROWS"] == "30"
+    from lm_demo.corpora import corpus_limits
+
+    assert corpus_limits().rows == 30  # for this process only
+
+
 # --------------------------------------------------------------------------- UI handlers (no server)
 def test_ui_handlers_refuse_clearly(monkeypatch):
     import gradio as gr

@@ -299,6 +299,18 @@ def split_txt(text: str, mode: str) -> list[str]:
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
+def _end_of_lines(data: bytes, n: int) -> int | None:
+    """The offset just after the ``n``-th non-blank line of ``data`` (None when it has fewer)."""
+    pos = found = 0
+    while found < n:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            return None
+        found += bool(data[pos:end].strip())
+        pos = end + 1
+    return pos if pos < len(data) else None
+
+
 def _txt_texts(p: Path, mode: str, max_rows: int, limits: CorpusLimits) -> tuple[list[str], bool]:
     """(texts of a .txt, whether it was read whole); only what ``limits`` allow.
 
@@ -312,6 +324,10 @@ def _txt_texts(p: Path, mode: str, max_rows: int, limits: CorpusLimits) -> tuple
         if not max_rows:
             raise too_much_text(p.name, limits)
         data = data[:data.rfind(b"\n") + 1]  # the last text may be cut: leave it out
+    if max_rows and mode == "lines":  # only the lines asked for are split (an upload's first line: one)
+        cut = _end_of_lines(data, max_rows)
+        if cut is not None:
+            data, whole = data[:cut], False
     if not max_rows or max_rows > limits.rows:  # count before splitting: a million one-letter lines stop here
         n = data.count(b"\n") + 1 if mode == "lines" else sum(1 for _ in _BLANK_LINE.finditer(
             data.decode("utf-8", "replace"))) + 1
