@@ -340,7 +340,7 @@ def test_cli_corpus_limits_are_the_apps_and_its_flags_set_them(capsys, tmp_path,
     from lm_demo.train import main
 
     for var in ("LM_DEMO_MAX_CORPUS_MB", "LM_DEMO_MAX_CORPUS_ROWS", "LM_DEMO_MAX_TRAIN_MINUTES"):
-        monkeypatch.delenv(var, raising=False)  # restored after the test (main() sets them from its flags)
+        monkeypatch.setenv(var, "")  # empty = the defaults; undone after the test (main() sets them from its flags)
     p = tmp_path / "versos.txt"
     p.write_text("".join(f"verso número {i} de la canción\n" for i in range(40)), encoding="utf-8")
     rc = main(["--corpus", str(p), "--model", "gpt2-es-tiny", "--max-corpus-rows", "30", "--no-save"])

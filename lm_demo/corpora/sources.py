@@ -119,7 +119,7 @@ def rows_from_hub(repo: str, config: str | None, column: str, max_rows: int,
     """Rows of a hub dataset (streamed when we need only some of them)."""
     import datasets
 
-    from lm_demo.corpora.files import corpus_limits, too_many_rows
+    from lm_demo.corpora.limits import corpus_limits, too_many_rows
 
     limits = corpus_limits()
     streaming = bool(max_rows)
@@ -175,7 +175,14 @@ def table_from_hub_or_cache(repo: str, notes: list[str]) -> tuple[Any, str] | No
     try:
         import datasets
 
-        return datasets.load_dataset(repo, split="train").to_pandas(), "hub"
+        from lm_demo.corpora.limits import corpus_limits, too_many_rows
+
+        ds = datasets.load_dataset(repo, split="train")
+        if len(ds) > corpus_limits().rows:
+            raise too_many_rows(repo, corpus_limits())
+        return ds.to_pandas(), "hub"
+    except UserError:
+        raise
     except Exception as e:  # noqa: BLE001
         notes.append(t("train.note.hub_failed", repo=repo, detail=type(e).__name__))
         return None
