@@ -189,6 +189,7 @@ def test_in_the_browser_an_oversized_upload_and_a_too_big_model_say_why(page, ho
     text = _toast(page, "grande.txt")
     assert "más de 10 MB de texto" in text and "Entrenando" not in page.inner_text("#train-status")
     ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(500)  # the popup slides in
     page.screenshot(path=str(ARTIFACTS / "abuse_oversized_upload.png"))
 
     page.reload()
