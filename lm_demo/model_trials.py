@@ -134,11 +134,18 @@ def run_trials(spec: TrialSpec, job: Any = None) -> list[TrialRow]:
     Synchronous (``start_trials`` runs it as a background job).  A model that
     can't be loaded or trained gets an error row and the others still run;
     a stop request ends the current model at its next step and skips the rest.
+    The limits are training's: each model's corpus is read within the corpus
+    limits and checked against the free memory, and the Space's time cap
+    (``training.caps.max_minutes``) counts from the job's start, so it bounds
+    the whole comparison: the model it stops and the ones after it are "stopped".
     """
     from lm_demo.corpora import CorpusSpec
-    from lm_demo.training import TrainConfig, finite_float, generate_sample, run_training
+    from lm_demo.models import pick_device
+    from lm_demo.training import TrainConfig, caps, finite_float, generate_sample, run_training
 
     spec, notes = spec.validated()
+    minutes = caps.max_minutes(pick_device()[0])
+    started = job.started_at if job is not None else time.time()
     if job is not None:
         for n in notes:
             job.post({"type": "note", "text": n})
@@ -146,7 +153,7 @@ def run_trials(spec: TrialSpec, job: Any = None) -> list[TrialRow]:
     for i, row in enumerate(rows):
         _post_row(job, i, row)
     for i, row in enumerate(rows):
-        if job is not None and job.stop_requested:
+        if (job is not None and job.stop_requested) or (minutes and time.time() - started >= minutes * 60):
             row.status = "stopped"
             _post_row(job, i, row)
             continue

@@ -6,7 +6,9 @@ the same runner and the same automatic settings as the app
 the end, a five-sentence story from a prompt (within the model's context),
 and the checkpoint saved in ``checkpoints/`` where the app lists it.
 Ctrl+C stops cleanly after the current step (and still saves, resumably);
-a second Ctrl+C aborts.  A crashed run continues with ``--resume NAME``
+a second Ctrl+C aborts.  The corpus is read within the app's limits
+(``lm_demo.corpora.files``); ``--max-corpus-mb`` / ``--max-corpus-rows``
+raise them for a local file, ``--max-minutes`` caps the training time.  A crashed run continues with ``--resume NAME``
 (``--list-runs`` lists them).
 
 Under ``torchrun --nproc_per_node N -m lm_demo.train ...`` (or
@@ -50,6 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--max-rows", type=int, default=0, help="máximo de textos (0 = todos)")
     g.add_argument("--exclude", default="sexo", help="categorías de chistes excluidas, separadas por comas")
     g.add_argument("--data-dir", default=None, help="carpeta de datos local (por defecto $LM_DEMO_DATA_DIR o ../shared/data)")
+    g.add_argument("--max-corpus-mb", type=float, default=None,
+                   help="máximo de texto que se lee del corpus, en MB (por defecto 10, como en la aplicación; "
+                   "o $LM_DEMO_MAX_CORPUS_MB)")
+    g.add_argument("--max-corpus-rows", type=int, default=None,
+                   help="máximo de textos que se leen (por defecto 100000; o $LM_DEMO_MAX_CORPUS_ROWS)")
     g = ap.add_argument_group("modelo")
     g.add_argument("--model", default=None, help="modelo base: preset/id del Hub o nombre en checkpoints/ "
                    "(por defecto el de la pestaña: sin GPU, gpt2-es-tiny)")
@@ -75,6 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--padded", action="store_true", help="receta de las semillas: cada texto relleno hasta --block-size")
     g.add_argument("--threads", type=int, default=0, help="hilos de CPU por proceso (0 = los de torch)")
     g.add_argument("--name", default="", help="nombre del checkpoint (por defecto corpus + fecha)")
+    g.add_argument("--max-minutes", type=float, default=None,
+                   help="detener y guardar tras N minutos de entrenamiento (0 = sin límite; por defecto "
+                   "$LM_DEMO_MAX_TRAIN_MINUTES o sin límite)")
     g.add_argument("--no-save", action="store_true", help="no guardar el checkpoint")
     g = ap.add_argument_group("puntos de control (reanudar tras un corte)")
     g.add_argument("--save-every-steps", type=int, default=None, help="cada N pasos (por defecto ~5 por entrenamiento)")
@@ -150,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.data_dir:
         os.environ["LM_DEMO_DATA_DIR"] = args.data_dir
+    # the limits are read from the environment by the corpora and the runner (the app's defaults otherwise)
+    for flag, var in ((args.max_corpus_mb, "LM_DEMO_MAX_CORPUS_MB"), (args.max_corpus_rows, "LM_DEMO_MAX_CORPUS_ROWS"),
+                      (args.max_minutes, "LM_DEMO_MAX_TRAIN_MINUTES")):
+        if flag is not None:
+            os.environ[var] = str(flag)
     from lm_demo.corpora import PRESETS, CorpusSpec, prompt_for
     from lm_demo.errors import UserError
     from lm_demo.jobs import Job

@@ -44,6 +44,9 @@ def checkpoints_tmp(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("checkpoints")
 
 
+_APP: dict = {}  # the session's app process (``app_pid``)
+
+
 @pytest.fixture(scope="session")
 def app_server(checkpoints_tmp):
     """``python app.py`` on a free port, offline, with a private checkpoints folder.
@@ -54,12 +57,19 @@ def app_server(checkpoints_tmp):
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "app_server.log", "w")
     proc, url = app_process.start_app(env={"LM_DEMO_CHECKPOINTS": str(checkpoints_tmp)}, log=log)
+    _APP["proc"] = proc
     try:
         app_process.wait_http(url, proc=proc, poll_s=0.3)
         yield url
     finally:
         app_process.stop_app(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_pid(app_server) -> int:
+    """The process id of ``app_server``'s app (to watch its memory)."""
+    return _APP["proc"].pid
 
 
 @pytest.fixture(scope="session")

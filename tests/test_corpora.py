@@ -50,7 +50,8 @@ def _bundled_text(rel: str) -> str:
 def test_bundled_presets_load_without_a_data_folder(no_data_folder, preset):
     c = load_corpus(CorpusSpec(preset=preset))
     assert c.rows_after > 100 and all(t.strip() == t and t for t in c.texts)
-    assert c.source.startswith("bundled") and "lm_demo/data" in c.origin
+    assert c.source.startswith("bundled") and c.origin.startswith("lm_demo/data/")
+    assert "/work" not in c.origin and not c.origin.startswith("/")  # a display name, never a server path
 
 
 def test_bundled_files_are_the_shared_data_byte_for_byte(shared_data):
@@ -164,7 +165,7 @@ def test_jokes_prefer_the_hub_cache_to_the_local_folder(shared_data, monkeypatch
 
 def test_local_folder_is_the_fallback_of_bundled_presets(local_only, shared_data):
     c = load_corpus(CorpusSpec(preset="refranes"))
-    assert c.source == "local" and str(shared_data) in c.origin and c.rows_after > 10_000
+    assert c.source == "local" and c.origin == "fortunes_es/fortunes_es.jsonl" and c.rows_after > 10_000
     assert available_presets()["poesia"] == "local"
 
 
@@ -297,3 +298,206 @@ def test_stats_count_words_and_tokens(bundled, tmp_path):
     assert [r[1] for r in s.table()][:2] == [3, 3]
     fig = length_histogram(s.word_lengths)
     assert fig.data[0].type == "histogram" and len(fig.data[0].x) == 3
+
+
+# --------------------------------------------------------------------------- limits (what a read may produce)
+from lm_demo.corpora import CorpusLimits, prepared  # noqa: E402
+from lm_demo.corpora.files import precheck, read_table  # noqa: E402
+
+SMALL = CorpusLimits(file_bytes=2_000_000, text_bytes=20_000, rows=500, field_bytes=2_000)
+
+
+def _parquet_bomb(path, rows=1_000_000, text="Había una vez un texto que se repetía sin parar en la misma columna"):
+    """A Parquet file of ``rows`` copies of one string: dictionary-encoded, a few KB on disk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": pa.array([text] * rows)}), path, compression="zstd", use_dictionary=True)
+    return path
+
+
+def test_a_parquet_bomb_is_refused_from_its_metadata_and_usable_in_part(tmp_path):
+    bomb = _parquet_bomb(tmp_path / "bomba.parquet")
+    assert bomb.stat().st_size < 50_000
+    for check in (lambda: load_file(bomb), lambda: precheck(bomb)):
+        with pytest.raises(UserError) as e:
+            check()
+        assert e.value.key == "train.corpus.too_many_rows" and "bomba.parquet" in str(e.value)
+        assert "100000" in str(e.value) and "Máximo de textos" in str(e.value)
+    c = load_file(bomb, max_rows=1000)  # the teacher's "Máximo de textos": only those rows are read
+    assert len(c.texts) == 1000 and c.rows_before == 1000 and "primeros 1000 textos" in c.notes[0]
+    assert file_columns(bomb) == ["text"]
+
+
+def test_parquet_rows_are_summed_before_their_strings_exist(tmp_path):
+    """One 5 KB string repeated: the per-batch lengths refuse it while the column is still a dictionary."""
+    bomb = _parquet_bomb(tmp_path / "largo.parquet", rows=400, text="palabra " * 640)
+    with pytest.raises(UserError) as e:
+        load_file(bomb, limits=SMALL)
+    assert e.value.key == "train.corpus.text_too_long"
+    wide = _parquet_bomb(tmp_path / "muchos.parquet", rows=400, text="una frase de poema " * 5)
+    with pytest.raises(UserError) as e:
+        load_file(wide, limits=SMALL)
+    assert e.value.key == "train.corpus.too_much_text" and "19 KB de texto" in str(e.value)
+
+
+def test_a_dictionary_typed_parquet_column_is_text(tmp_path):
+    """(A pyarrow dictionary column became a pandas Categorical, and the column guess failed with a TypeError.)"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arr = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()), pa.array(["una frase", "otra frase"]))
+    p = tmp_path / "categorias.parquet"
+    pq.write_table(pa.table({"texto": arr, "n": [1, 2, 3]}), p)
+    c = load_file(p)
+    assert c.text_column == "texto" and c.texts == ["una frase", "otra frase", "una frase"]
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".jsonl", ".json", ".parquet"])
+def test_every_format_refuses_too_much_text_and_too_many_rows(tmp_path, suffix):
+    import pandas as pd
+
+    many = pd.DataFrame({"texto": [f"verso número {i} de un poema" for i in range(800)], "id": range(800)})
+    p = tmp_path / f"poemas{suffix}"
+    if suffix == ".txt":
+        p.write_text("\n".join(many["texto"]), encoding="utf-8")
+    elif suffix == ".csv":
+        many.to_csv(p, index=False)
+    elif suffix == ".jsonl":
+        many.to_json(p, orient="records", lines=True, force_ascii=False)
+    elif suffix == ".json":
+        many.to_json(p, orient="records", force_ascii=False)
+    else:
+        many.to_parquet(p)
+    rows_only = CorpusLimits(file_bytes=2_000_000, text_bytes=1_000_000, rows=500, field_bytes=2_000)
+    with pytest.raises(UserError) as e:
+        load_file(p, limits=rows_only)
+    assert e.value.key == "train.corpus.too_many_rows" and "500" in str(e.value)
+    text_only = CorpusLimits(file_bytes=2_000_000, text_bytes=10_000, rows=10_000, field_bytes=2_000)
+    with pytest.raises(UserError) as e:
+        load_file(p, limits=text_only)
+    assert e.value.key in ("train.corpus.too_much_text", "train.corpus.json_too_big"), e.value.key
+    if suffix != ".json":  # a plain JSON file is parsed whole: it must be small, whatever is asked for
+        c = load_file(p, max_rows=100, limits=SMALL)
+        assert c.texts == list(many["texto"][:100]) and c.notes
+    assert len(load_file(p, max_rows=100).texts) == 100  # the default limits hold it all
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".csv", ".jsonl"])
+def test_one_huge_text_is_refused_before_it_is_tokenized(tmp_path, suffix):
+    word = "palabra "
+    huge = (word * (3 * 2**20 // len(word))).strip()  # 3 MB on one line
+    p = tmp_path / f"una_linea{suffix}"
+    if suffix == ".txt":
+        p.write_text(huge, encoding="utf-8")
+    elif suffix == ".csv":
+        p.write_text("text\n" + huge + "\n", encoding="utf-8")
+    else:
+        p.write_text(json.dumps({"text": huge}) + "\n", encoding="utf-8")
+    with pytest.raises(UserError) as e:
+        load_file(p)
+    assert e.value.key == "train.corpus.text_too_long" and "1 MB" in str(e.value)
+    if suffix != ".txt":
+        with pytest.raises(UserError):
+            file_columns(p)  # the column picker reads the first rows: refused there already
+
+
+def test_a_gzip_that_unpacks_past_the_file_limit_is_cut_off(tmp_path):
+    p = tmp_path / "bomba.csv.gz"
+    with gzip.open(p, "wb") as f:
+        f.write(b"text\n")
+        for _ in range(30):
+            f.write((b"a b c d " * 100 + b"\n") * 1_000)  # 24 MB of text, a few KB compressed
+    assert p.stat().st_size < 200_000
+    with pytest.raises(UserError) as e:
+        load_file(p, limits=CorpusLimits(file_bytes=5 * 2**20))
+    assert e.value.key == "train.corpus.too_big_unpacked" and "5 MB" in str(e.value)
+    txt = tmp_path / "bomba.txt.gz"
+    with gzip.open(txt, "wb") as f:
+        f.write(b"hola\n" * 5_000_000)
+    with pytest.raises(UserError) as e:
+        load_file(txt)
+    assert e.value.key in ("train.corpus.too_much_text", "train.corpus.too_many_rows")
+
+
+def test_a_txt_over_the_limit_is_refused_by_its_size_or_read_in_part(tmp_path):
+    p = tmp_path / "libro.txt"
+    p.write_text("".join(f"línea {i}\n" for i in range(3000)), encoding="utf-8")
+    with pytest.raises(UserError) as e:
+        precheck(p, limits=SMALL)  # by os.stat, no byte read
+    assert e.value.key == "train.corpus.too_much_text"
+    precheck(p, max_rows=10, limits=SMALL)
+    c = load_file(p, max_rows=50, limits=SMALL)
+    assert c.texts == [f"línea {i}" for i in range(50)]
+    with pytest.raises(UserError) as e:  # the part within the limit holds fewer than asked for
+        load_file(p, max_rows=2900, limits=CorpusLimits(text_bytes=20_000, rows=5_000))
+    assert e.value.key == "train.corpus.too_much_text"
+
+
+def test_too_many_columns(tmp_path):
+    p = tmp_path / "ancho.csv"
+    p.write_text(",".join(f"c{i}" for i in range(2000)) + "\n" + ",".join("x" for _ in range(2000)) + "\n")
+    with pytest.raises(UserError) as e:
+        file_columns(p)
+    assert e.value.key == "train.corpus.too_many_columns" and "más de 1000 columnas" in str(e.value)
+
+
+def test_limits_from_the_environment(monkeypatch, tmp_path):
+    from lm_demo.corpora import corpus_limits
+
+    monkeypatch.delenv("LM_DEMO_MAX_CORPUS_MB", raising=False)
+    monkeypatch.delenv("LM_DEMO_MAX_CORPUS_ROWS", raising=False)
+    default = corpus_limits()
+    assert default.text_bytes == 10 * 2**20 and default.rows == 100_000 and default.file_bytes == MAX_UPLOAD_BYTES
+    monkeypatch.setenv("LM_DEMO_MAX_CORPUS_MB", "200")
+    monkeypatch.setenv("LM_DEMO_MAX_CORPUS_ROWS", "2000000")
+    raised = corpus_limits()
+    assert raised.text_bytes == raised.file_bytes == 200 * 2**20 and raised.rows == 2_000_000
+    assert raised.field_bytes == default.field_bytes
+    monkeypatch.setenv("LM_DEMO_MAX_CORPUS_MB", "nan")
+    assert corpus_limits().text_bytes == default.text_bytes
+    bomb = _parquet_bomb(tmp_path / "b.parquet", rows=150_000)
+    monkeypatch.setenv("LM_DEMO_MAX_CORPUS_MB", "20")
+    assert len(load_file(bomb).texts) == 150_000  # the operator (or the CLI's flags) raised them
+
+
+def test_a_table_of_presets_reads_only_its_columns_within_limits(no_data_folder):
+    df = read_table(BUNDLED_DIR / "fortunes_es" / "fortunes_es.jsonl.gz", ["text"])
+    assert list(df.columns) == ["text"] and len(df) > 10_000
+    with pytest.raises(UserError) as e:
+        read_table(BUNDLED_DIR / "fortunes_es" / "fortunes_es.jsonl.gz", ["texto"])
+    assert e.value.key == "train.corpus.no_column"
+
+
+def test_one_corpus_preparation_at_a_time():
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "hecho"
+
+    first = threading.Thread(target=lambda: prepared(slow))
+    first.start()
+    assert started.wait(10)
+    try:
+        with pytest.raises(UserError) as e:
+            prepared(lambda: "otro", wait_s=0.2)
+        assert e.value.key == "train.corpus.busy" and "Inténtalo de nuevo" in str(e.value)
+    finally:
+        release.set()
+        first.join(10)
+    assert prepared(lambda: "libre", wait_s=0.2) == "libre"
+
+
+def test_origins_are_display_names_never_server_paths(no_data_folder, tmp_path):
+    from lm_demo.corpora.sources import display_name
+
+    assert load_corpus(CorpusSpec(preset="quijote")).origin == "lm_demo/data/quijote/quijote.txt.gz"
+    up = tmp_path / "gradio" / "ab12" / "mis poemas.txt"
+    up.parent.mkdir(parents=True)
+    up.write_text("uno\ndos\n", encoding="utf-8")
+    assert load_file(up).origin == "mis poemas.txt"
+    assert display_name(up) == "mis poemas.txt"

@@ -336,6 +336,24 @@ def test_cli_bad_corpus_exits_with_a_message(capsys, tmp_path):
     assert rc == 2 and "no-existe.txt" in capsys.readouterr().err
 
 
+def test_cli_corpus_limits_are_the_apps_and_its_flags_set_them(capsys, tmp_path, monkeypatch):
+    from lm_demo.train import main
+
+    for var in ("LM_DEMO_MAX_CORPUS_MB", "LM_DEMO_MAX_CORPUS_ROWS", "LM_DEMO_MAX_TRAIN_MINUTES"):
+        monkeypatch.setenv(var, "")  # empty = the defaults; undone after the test (main() sets them from its flags)
+    p = tmp_path / "versos.txt"
+    p.write_text("".join(f"verso número {i} de la canción\n" for i in range(40)), encoding="utf-8")
+    rc = main(["--corpus", str(p), "--model", "gpt2-es-tiny", "--max-corpus-rows", "30", "--no-save"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "más de 30 textos" in err and "Máximo de textos" in err
+    import os
+
+    assert os.environ["LM_DEMO_MAX_CORPUS_ROWS"] == "30"
+    from lm_demo.corpora import corpus_limits
+
+    assert corpus_limits().rows == 30  # for this process only
+
+
 # --------------------------------------------------------------------------- UI handlers (no server)
 def test_ui_handlers_refuse_clearly(monkeypatch):
     import gradio as gr
@@ -387,3 +405,213 @@ def test_background_training_thread_yields_the_cpu(monkeypatch):
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == me
     monkeypatch.setenv("LM_DEMO_TRAIN_NICE", "0")
     assert lower_thread_priority() is False
+
+
+# --------------------------------------------------------------------------- memory estimate
+def test_scratch_parameter_count_is_the_models():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from lm_demo.training.resources import model_shape, scratch_shape
+
+    for layers, width, heads, vocab, pos in ((1, 32, 2, 8000, 64), (3, 96, 4, 1000, 256)):
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=pos, n_embd=width, n_layer=layers,
+                                           n_head=heads))
+        assert scratch_shape(layers, width, heads, vocab, pos) == model_shape(model)
+
+
+def test_memory_estimate_against_a_measured_peak(bundled):
+    """A few steps of the bundled model: the estimate is near the process's peak (VmHWM reset before)."""
+    import ctypes
+    import gc
+    from pathlib import Path
+
+    from lm_demo.training.resources import estimate, model_shape
+
+    clear = Path("/proc/self/clear_refs")
+    if not clear.exists():
+        pytest.skip("needs Linux /proc to measure a peak")
+
+    def status(key: str) -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+        raise AssertionError(key)
+
+    _wait_idle()
+    cfg = TrainConfig(corpus=CorpusSpec(preset="quijote", quijote_lines=1500), base_model="gpt2-es-tiny",
+                      block_size=128, batch_size=8, max_steps=3, eval_steps=3, learning_rate=1e-4, warmup_steps=0,
+                      epochs=1.0, samples=False, save=False, max_eval_blocks=8)
+    run_training(replace_steps(cfg, 1))  # first-use allocations (imports, thread pools) out of the way
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    base = status("VmRSS")
+    clear.write_text("5")
+    run_training(cfg)
+    measured = status("VmHWM") - base
+    est = estimate(model_shape(bundled.model), 8, 128).total
+    assert 0.6 * est <= measured <= 1.5 * est, (measured / 2**20, est / 2**20)
+
+
+def replace_steps(cfg: TrainConfig, steps: int) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(cfg, max_steps=steps, eval_steps=steps)
+
+
+def test_a_run_too_big_for_the_machine_is_refused_with_a_setting_that_fits(monkeypatch):
+    from lm_demo.training import resources
+
+    shape = resources.scratch_shape(4, 256, 4, 8000, 512)
+    free = 1024 * 2**20
+    with pytest.raises(UserError) as e:
+        resources.check(shape, 64, 512, "cpu", available=free)
+    assert e.value.key == "train.err.memory.batch"
+    fit = e.value.params
+    assert resources.estimate(shape, fit["fit_batch"], fit["fit_block"]).total <= free * resources.HEADROOM
+    assert fit["fit_batch"] * fit["fit_block"] < 64 * 512
+    assert f"lote {fit['fit_batch']} y bloque {fit['fit_block']}" in str(e.value) and "1,0 GB libres" in str(e.value)
+    # too big even at batch 1: from scratch, a smaller model that fits; a fine-tune, a smaller base model
+    huge = resources.scratch_shape(24, 2048, 32, 8000, 2048)
+    with pytest.raises(UserError) as e:
+        resources.check(huge, 512, 2048, "cpu", from_scratch=True, available=free)
+    assert e.value.key == "train.err.memory.shape" and "capas de anchura" in str(e.value)
+    small = resources.scratch_shape(e.value.params["fit_layers"], e.value.params["fit_width"], 32, 8000, 2048)
+    assert resources.estimate(small, e.value.params["fit_batch"], e.value.params["fit_block"]).total <= free
+    with pytest.raises(UserError) as e:
+        resources.check(huge, 1, 16, "cpu", from_scratch=False, available=free)
+    assert e.value.key == "train.err.memory.model" and "modelo base más pequeño" in str(e.value)
+    assert resources.check(shape, 8, 128, "cpu", available=free).total < free  # the defaults fit in 1 GB
+
+
+def test_the_api_maximum_from_scratch_is_refused_before_a_job_starts():
+    """The issue's case: every size at its maximum (24 × 2048, block 2048, batch 512) passed validation."""
+    from lm_demo.ui.components import training_tab as tab
+
+    _wait_idle()
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as e:
+        tab.train_start("refranes", model_name="gpt2-es-tiny", from_scratch=True, n_layer=1e308, n_head=1e308,
+                        n_embd=1e308, block_size=1e308, batch_size=1e308, auto=False)
+    message = str(e.value)  # 21,7 TB: the suggestion is a smaller model, whatever this machine has free
+    assert "TB de memoria" in message and "1229 M de parámetros no cabe: prueba desde cero con" in message
+    assert JOBS.running() is None
+
+
+# --------------------------------------------------------------------------- caps for a public Space
+def test_caps_default_on_a_cpu_space_only(monkeypatch):
+    from lm_demo.training import caps
+
+    for var in ("SPACE_ID", "LM_DEMO_MAX_TRAIN_MINUTES", "LM_DEMO_MAX_TRAIN_STEPS", "LM_DEMO_MAX_TRAIN_EPOCHS"):
+        monkeypatch.delenv(var, raising=False)
+    assert (caps.max_minutes("cpu"), caps.max_steps("cpu"), caps.max_epochs()) == (0, 0, 0)
+    monkeypatch.setenv("SPACE_ID", "profe/lm_demo")
+    assert caps.max_minutes("cpu") == caps.SPACE_CPU_MINUTES and caps.max_minutes("cuda") == 0
+    assert caps.max_steps("cpu") == 2000 and caps.max_epochs() == 20
+    monkeypatch.setenv("LM_DEMO_MAX_TRAIN_MINUTES", "0")  # the operator turns it off
+    assert caps.max_minutes("cpu") == 0
+    cfg = TrainConfig(epochs=100.0, max_steps=0, eval_steps=50_000, warmup_steps=10, save_every_steps=200_000)
+    bounded, notes = caps.bounded(cfg, steps_per_epoch=1000, device="cpu")
+    assert bounded.epochs == 20 and bounded.max_steps == 2000 and bounded.eval_steps == 200
+    assert bounded.save_every_steps == 400 and len(notes) == 2 and "como mucho 2000 pasos" in notes[1]
+
+
+def test_the_time_cap_ends_a_run_cleanly_with_its_model_saved(monkeypatch):
+    from pathlib import Path
+
+    from lm_demo.models import load_model
+    from lm_demo.training.runs import interrupted_runs
+
+    _wait_idle()
+    monkeypatch.setenv("LM_DEMO_MAX_TRAIN_MINUTES", "0.05")  # 3 s
+    cfg = TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=400), base_model="gpt2-es-tiny", max_steps=5000,
+                      eval_steps=5000, samples=False, output_name="tope-de-tiempo", save_every_steps=5000, **SMALL)
+    res = run_training(cfg)
+    assert res.status == "stopped" and 0 < res.steps < 5000 and res.checkpoint == "tope-de-tiempo"
+    note = next(e["text"] for e in res.history if e["type"] == "note" and "⏱️" in e["text"])
+    assert "0.05 min" in note and f"paso {res.steps}" in note
+    assert load_model("tope-de-tiempo", allow_fallback=False).model is not None
+    meta = json.loads((Path(res.path) / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["stopped_by_limit"] is True and meta["stopped_by_user"] is False and meta["status"] == "stopped"
+    listed = {r["name"]: r for r in interrupted_runs()}
+    assert listed["tope-de-tiempo"]["resumable"] and listed["tope-de-tiempo"]["step"] == res.steps
+
+
+# --------------------------------------------------------------------------- who may stop, continue, discard
+def test_train_stop_follows_the_owner_rule_and_the_operators_token(monkeypatch):
+    import gradio as gr
+
+    from lm_demo.ui.components import training_tab as tab
+
+    _wait_idle()
+    monkeypatch.setenv("LM_DEMO_ADMIN_TOKEN", "operador-del-space-2026")
+    cfg = TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=300), base_model="gpt2-es-tiny", max_steps=500,
+                      eval_steps=1000, samples=False, save=False, **SMALL)
+    job = start_training(cfg)
+    try:
+        for wrong in (None, "", job.id[:-1], "x" * 16):
+            with pytest.raises(gr.Error, match="lo inició otro navegador"):
+                tab.train_stop(wrong)
+        assert not job.stop_requested
+        assert tab.train_stop("operador-del-space-2026").startswith("Deteniendo") and job.stop_requested
+    finally:
+        job.request_stop()
+        assert job.wait(120)
+
+
+def test_interrupted_runs_on_a_space_belong_to_their_browser(monkeypatch, checkpoints_tmp):
+    import gradio as gr
+
+    from lm_demo.training import runs
+    from lm_demo.ui.components import training_runs_panel as panel
+
+    cfg, _ = TrainConfig(corpus=CorpusSpec(preset="refranes"), block_size=32, batch_size=2, epochs=1.0,
+                         learning_rate=1e-4, warmup_steps=0, eval_steps=5, max_steps=5).validated()
+    owner = Job("train")
+    run, _ = runs.create_run(cfg, "de-otro-navegador", "Refranes", 5, owner=runs.owner_key(owner))
+    run.update(status="stopped", host="otra-maquina")  # no live process trains it
+    assert owner.id not in (run.path / runs.RUN_FILE).read_text()  # only a hash of the key is on disk
+    monkeypatch.setenv("SPACE_ID", "profe/lm_demo")
+    monkeypatch.setenv("LM_DEMO_ADMIN_TOKEN", "operador-del-space-2026")
+    for action in (lambda who: panel.run_continue(run.name, who), lambda who: panel.run_discard(run.name, who),
+                   lambda who: panel.run_use(run.name, None, who)):
+        for who in (None, "", "0123456789", owner.id.upper()):
+            with pytest.raises(gr.Error, match="solo el navegador que empezó"):
+                action(who)
+    assert run.path.is_dir()
+    panel.may_manage(run.name, owner.id)  # the browser that trained it
+    panel.may_manage(run.name, "operador-del-space-2026")  # the operator
+    monkeypatch.delenv("SPACE_ID")
+    panel.may_manage(run.name, None)  # a local app: anyone
+    panel.run_discard(run.name, None)
+    assert not run.path.exists()
+
+
+def test_the_time_cap_bounds_a_whole_quick_comparison(monkeypatch):
+    from lm_demo.model_trials import TrialSpec, start_trials
+
+    _wait_idle()
+    monkeypatch.setenv("LM_DEMO_MAX_TRAIN_MINUTES", "0.05")  # 3 s for all the models together
+    job = start_trials(TrialSpec(models=["gpt2-es-tiny", "gpt2-es-tiny-chistes"], corpus_preset="refranes",
+                                 n_examples=200, max_steps=2000, block_size=32, batch_size=4))
+    assert job.wait(180), "the comparison did not end"
+    rows = job.result
+    assert [r.status for r in rows] == ["stopped", "stopped"] and 0 < rows[0].steps < 2000, rows
+    assert rows[1].steps is None  # never started: the comparison's time was up
+    assert any(e["type"] == "note" and "detiene." in e["text"] and "⏱️" in e["text"] for e in job.events)
+
+
+def test_stats_and_uploads_are_refused_when_training_is_disabled(monkeypatch, tmp_path):
+    import gradio as gr
+
+    from lm_demo.ui.components.training_corpus import corpus_preview, upload_columns
+
+    p = tmp_path / "poemas.txt"
+    p.write_text("uno\ndos\n", encoding="utf-8")
+    monkeypatch.setenv("LM_DEMO_ALLOW_TRAINING", "0")
+    with pytest.raises(gr.Error, match="desactivado"):
+        corpus_preview("poesia", None, None, "lines", [], 2000, 0, "gpt2-es-tiny")
+    with pytest.raises(gr.Error, match="desactivado"):
+        upload_columns(str(p), None)
+    monkeypatch.delenv("LM_DEMO_ALLOW_TRAINING")
+    assert upload_columns(str(p), None)[1] == "uno"

@@ -3,17 +3,33 @@
 One module per concern:
 
 - ``spec``: ``CorpusSpec`` (what to load), ``Corpus`` (what was loaded), cleaning;
-- ``files``: reading uploads and bundled ``.gz`` files (one function for size limits);
+- ``limits``: what reading one file may produce (size, text, rows, one text), the one place for them;
+- ``files``: reading uploads and bundled ``.gz`` files (every read goes through it, within the limits);
 - ``sources``: where preset data lives (bundled ``lm_demo/data/`` → local folder → hub cache → hub);
 - ``presets``: the seven presets and whether each can load here;
+- ``tables``: CSV/TSV, JSONL, JSON and Parquet read in chunks of the needed columns;
+- ``prepare``: one corpus preparation at a time, memory given back after;
 - ``stats``: rows, words and tokens per text for the stats panel.
+
+Every read is bounded (``limits.CorpusLimits``: file size, text, rows, one
+text) before anything is materialised; the app, the stats, the quick
+comparison and the CLI share the limits.
 
 ``load_corpus(spec)`` is the entry point.
 """
 
 from __future__ import annotations
 
-from lm_demo.corpora.files import MAX_UPLOAD_BYTES, TEXT_SUFFIXES, file_columns, load_file, split_txt
+from lm_demo.corpora.files import (
+    MAX_UPLOAD_BYTES,
+    TEXT_SUFFIXES,
+    CorpusLimits,
+    corpus_limits,
+    file_columns,
+    load_file,
+    split_txt,
+)
+from lm_demo.corpora.prepare import prepared
 from lm_demo.corpora.presets import (
     PRESET_PROMPTS,
     PRESET_SOURCES,
@@ -24,7 +40,7 @@ from lm_demo.corpora.presets import (
 )
 from lm_demo.corpora.sources import BUNDLED_DIR, data_dir
 from lm_demo.corpora.spec import DEFAULT_PRESET, Corpus, CorpusSpec, clean_texts
-from lm_demo.corpora.stats import CorpusStats, corpus_stats
+from lm_demo.corpora.stats import CorpusStats, corpus_stats, describe_corpus
 from lm_demo.errors import UserError
 
 
@@ -46,4 +62,4 @@ def available_presets(check_hub: bool = True) -> dict[str, str]:
 __all__ = ["CorpusSpec", "Corpus", "CorpusStats", "PRESETS", "PRESET_SOURCES", "PRESET_PROMPTS", "DEFAULT_PRESET",
            "load_corpus", "load_file", "corpus_stats", "clean_texts", "data_dir", "file_columns",
            "available_presets", "prompt_for", "MAX_UPLOAD_BYTES", "TEXT_SUFFIXES", "BUNDLED_DIR",
-           "quijote_paragraphs", "split_txt"]
+           "quijote_paragraphs", "split_txt", "CorpusLimits", "corpus_limits", "prepared", "describe_corpus"]

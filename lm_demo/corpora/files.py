@@ -1,34 +1,66 @@
 """Corpus files: uploads (``.txt`` ``.csv`` ``.tsv`` ``.jsonl`` ``.json`` ``.parquet``) and the bundled ``.gz`` copies.
 
-Every byte of a corpus file is read through ``read_corpus_bytes``: the one
-place for limits (today: uploads of at most ``MAX_UPLOAD_BYTES``, bundled
-files decompressed up to ``MAX_DECOMPRESSED_BYTES``).  Binary, non-UTF-8,
-empty or column-less files get a clear Spanish message.
+Every corpus file is read through this module, within ``limits.CorpusLimits``
+(why: see ``lm_demo.corpora.limits``), checked before anything is
+materialised:
+
+- the file's size with ``os.stat`` before a byte is read (``check_file``;
+  ``precheck`` adds what a ``.txt``'s size or a Parquet file's metadata
+  already show, for an immediate answer when a job is asked for);
+- ``.txt`` and plain JSON: at most ``text_bytes + 1`` bytes are read; a
+  ``.gz`` stream stops at the file limit once decompressed (``open_corpus``);
+- tables (``read_table``): the needed columns only, in chunks, each spent
+  from a ``Budget`` (``lm_demo.corpora.tables``: Parquet metadata first, then
+  batches whose lengths are summed before their strings exist).
+
+A read stops quietly at the caller's ``max_rows`` (the tab's "Máximo de
+textos"), so a large file can still be used in part; without it, a file over
+a limit is refused with a message that says which limit and what to do.
+Binary, non-UTF-8, empty or column-less files get a clear Spanish message.
 
 ``.txt``: one text per line, or per blank-line separated block.  Tables: the
-text column is the one asked for (case-insensitive) or a good guess.
+text column is the one asked for (case-insensitive) or a good guess from the
+first rows.
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
-import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Sequence
 
+from lm_demo.corpora.limits import (
+    MAX_COLUMNS,
+    MAX_FIELD_BYTES,
+    MAX_ROWS,
+    MAX_TEXT_BYTES,
+    MAX_UPLOAD_BYTES,
+    MB,
+    Budget,
+    CorpusLimits,
+    corpus_limits,
+    is_text,
+    json_too_big,
+    size_text,
+    text_too_long,
+    too_many_rows,
+    too_much_text,
+)
 from lm_demo.corpora.spec import Corpus, clean_texts, limit_rows, slug
 from lm_demo.errors import UserError
+from lm_demo.locales import t
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+SAMPLE_ROWS = 200  # rows read to guess the text column
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json", ".parquet")
 TEXT_COLUMN_GUESSES = ("text", "texto", "content", "contenido", "product_description", "body", "sentence",
                        "oracion", "poema", "poem", "chiste", "joke")
 TXT_MODES = ("lines", "blocks")
 
 
+# --------------------------------------------------------------------------- raw bytes
 def data_suffix(path: Path) -> str:
     """The format suffix, looking through ``.gz`` (``a.csv.gz`` → ``.csv``)."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -37,74 +69,173 @@ def data_suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def check_file(path: Path) -> None:
-    """Refuse a missing, unsupported, empty or too large file before reading it."""
+def is_gzip(path: Path) -> bool:
+    return path.suffix.lower() == ".gz"
+
+
+def check_file(path: Path, limits: CorpusLimits | None = None) -> None:
+    """Refuse a missing, unsupported, empty or too large file before reading it (``os.stat`` only)."""
+    limits = limits or corpus_limits()
     if not path.is_file():
         raise UserError("train.corpus.no_file", name=path.name)
-    if data_suffix(path) not in TEXT_SUFFIXES:
+    if data_suffix(path) not in TEXT_SUFFIXES or (is_gzip(path) and data_suffix(path) == ".parquet"):
         raise UserError("train.corpus.bad_type", name=path.name, types=", ".join(TEXT_SUFFIXES))
     size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise UserError("train.corpus.too_big", name=path.name, mb=round(size / 2**20),
-                        max_mb=MAX_UPLOAD_BYTES // 2**20)
+    if size > limits.file_bytes:
+        raise UserError("train.corpus.too_big", name=path.name, mb=round(size / MB),
+                        max_mb=limits.file_bytes // MB)
     if size == 0:
         raise UserError("train.corpus.empty_file", name=path.name)
 
 
-def read_corpus_bytes(path: Path) -> bytes:
-    """The bytes of a corpus file (decompressed when ``.gz``), within the limits above."""
-    check_file(path)
-    if path.suffix.lower() != ".gz":
-        return path.read_bytes()
-    with gzip.open(path, "rb") as f:
-        data = f.read(MAX_DECOMPRESSED_BYTES + 1)
-    if len(data) > MAX_DECOMPRESSED_BYTES:
-        raise UserError("train.corpus.too_big", name=path.name, mb=MAX_DECOMPRESSED_BYTES // 2**20,
-                        max_mb=MAX_DECOMPRESSED_BYTES // 2**20)
-    return data
+class _Capped(io.RawIOBase):
+    """A corpus file's bytes (decompressed when ``.gz``) that refuse to go past ``cap``."""
+
+    def __init__(self, path: Path, cap: int) -> None:
+        super().__init__()
+        self._f: BinaryIO = gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # type: ignore[assignment]
+        self.name, self.cap, self.n = path.name, cap, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            n = self._f.readinto(buffer)
+        except (OSError, EOFError) as e:  # a broken gzip stream
+            raise UserError("train.corpus.bad_format", name=self.name, fmt="gzip") from e
+        self.n += n or 0
+        if self.n > self.cap:
+            raise UserError("train.corpus.too_big_unpacked", name=self.name, size=size_text(self.cap))
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
 
 
-def read_text(path: Path) -> str:
-    """A corpus file as text: UTF-8 (a BOM is dropped), never binary."""
-    data = read_corpus_bytes(path)
+def open_corpus(path: Path, limits: CorpusLimits | None = None) -> io.BufferedReader:
+    """A buffered binary stream of ``path``, checked first, decompressed up to ``limits.file_bytes``."""
+    limits = limits or corpus_limits()
+    check_file(path, limits)
+    return io.BufferedReader(_Capped(path, limits.file_bytes), buffer_size=1 << 16)
+
+
+def read_corpus_bytes(path: Path, cap: int | None = None, limits: CorpusLimits | None = None) -> tuple[bytes, bool]:
+    """(at most ``cap`` bytes of the file, decompressed; whether that is all of it).
+
+    ``cap`` defaults to ``limits.text_bytes``: a ``.txt`` or plain JSON is read
+    whole only when it is that small; the caller decides what a partial read
+    means.  An uncompressed file's size is known before reading.
+    """
+    limits = limits or corpus_limits()
+    cap = limits.text_bytes if cap is None else cap
+    check_file(path, limits)
+    with _Capped(path, max(limits.file_bytes, cap + 1)) as f:
+        data = _read_all(f, cap + 1)
+    return data[:cap], len(data) <= cap
+
+
+def _read_all(f: Any, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        b = f.read(min(1 << 20, n - got))
+        if not b:
+            break
+        chunks.append(b)
+        got += len(b)
+    return b"".join(chunks)
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a BOM dropped) of a corpus file's bytes, never binary."""
     if b"\x00" in data[:8192]:
-        raise UserError("train.corpus.binary", name=path.name)
+        raise UserError("train.corpus.binary", name=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UserError("train.corpus.not_utf8", name=path.name, pos=e.start) from None
+        raise UserError("train.corpus.not_utf8", name=name, pos=e.start) from None
 
 
-def read_table(path: Path) -> Any:
-    """A pandas DataFrame from a .csv/.tsv/.jsonl/.json/.parquet file (checked; ``.gz`` allowed)."""
+def first_bad_utf8(path: Path, limits: CorpusLimits | None = None) -> int:
+    """Byte offset of the first invalid UTF-8 in ``path`` (decompressed), or -1."""
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    done = 0
+    with open_corpus(path, limits) as f:
+        while block := f.read(1 << 20):
+            try:
+                dec.decode(block)
+            except UnicodeDecodeError as e:
+                pending = len(dec.getstate()[0])
+                return done - pending + e.start
+            done += len(block)
+    return -1
+
+
+def read_text(path: Path, limits: CorpusLimits | None = None) -> str:
+    """A whole corpus file as text (bundled Quijote, uploads): refused when over ``text_bytes``."""
+    limits = limits or corpus_limits()
+    data, whole = read_corpus_bytes(path, limits=limits)
+    if not whole:
+        raise too_much_text(path.name, limits)
+    return decode(data, path.name)
+
+
+def precheck(path: str | Path, max_rows: int = 0, limits: CorpusLimits | None = None) -> None:
+    """Refuse at once what the file's size or metadata already show is over the limits (no text is read).
+
+    For a request that starts a job: the job reads (and checks) everything
+    again; this turns the plain cases into an immediate message.
+    """
+    p = Path(path)
+    limits = limits or corpus_limits()
+    check_file(p, limits)
+    suffix, size = data_suffix(p), p.stat().st_size
+    if is_gzip(p):
+        return
+    if suffix == ".txt" and not max_rows and size > limits.text_bytes:
+        raise too_much_text(p.name, limits)
+    if suffix == ".json" and size > limits.text_bytes:
+        raise json_too_big(p.name, limits)
+    if suffix == ".parquet" and not max_rows:
+        from lm_demo.corpora.tables import parquet_rows
+
+        if parquet_rows(p) > limits.rows:
+            raise too_many_rows(p.name, limits)
+
+
+# --------------------------------------------------------------------------- tables
+def read_table(path: Path, columns: Sequence[str] | None = None, max_rows: int = 0, count: str | None = None,
+               limits: CorpusLimits | None = None, sample: bool = False) -> Any:
+    """A pandas DataFrame of ``columns`` (all when None) of a .csv/.tsv/.jsonl/.json/.parquet file (``.gz`` allowed).
+
+    Reading stops at ``max_rows`` non-empty values of column ``count`` (rows
+    when None); a read that would pass ``limits`` is refused.  ``sample``: the
+    first ``SAMPLE_ROWS`` rows at most, never refused for size.
+    """
     import pandas as pd
 
-    suffix = data_suffix(path)
-    if suffix == ".parquet":
-        data = read_corpus_bytes(path)
-        if data[:4] != b"PAR1":
-            raise UserError("train.corpus.bad_format", name=path.name, fmt="Parquet")
-        try:
-            return pd.read_parquet(io.BytesIO(data))
-        except Exception as e:  # noqa: BLE001 - pyarrow raises many types
-            raise UserError("train.corpus.bad_format", name=path.name, fmt="Parquet") from e
-    text = read_text(path)
-    try:
-        if suffix in (".csv", ".tsv"):
-            return pd.read_csv(io.StringIO(text), sep="\t" if suffix == ".tsv" else ",", dtype=str,
-                               keep_default_na=True)
-        if suffix == ".jsonl":
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-            return pd.DataFrame([r if isinstance(r, dict) else {"text": r} for r in rows])
-        data = json.loads(text)
-        if isinstance(data, dict):
-            data = next((v for v in data.values() if isinstance(v, list)), [data])
-        return pd.DataFrame([r if isinstance(r, dict) else {"text": r} for r in data])
-    except UserError:
-        raise
-    except Exception as e:  # noqa: BLE001 - pandas/json parse errors
-        fmt = {".csv": "CSV", ".tsv": "TSV"}.get(suffix, "JSON")
-        raise UserError("train.corpus.bad_format", name=path.name, fmt=fmt) from e
+    from lm_demo.corpora import tables
+
+    limits = limits or corpus_limits()
+    if sample:
+        budget = Budget(path.name, limits, stop_at=max_rows or SAMPLE_ROWS, quiet=True)
+    else:
+        budget = Budget(path.name, limits, stop_at=max_rows, count=count)
+    frames = []
+    for chunk in tables.chunks(path, columns, budget):
+        frames.append(budget.take(chunk))
+        if budget.done:
+            break
+    if not frames:
+        return pd.DataFrame(columns=list(columns or []))
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise UserError("train.corpus.no_column", name=path.name, column=missing[0],
+                            columns=", ".join(map(str, frame.columns)) or "—")
+    return frame
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -145,15 +276,16 @@ def pick_text_column(df: Any, wanted: str | None, name: str) -> str:
 
 
 def file_columns(path: str | Path) -> list[str]:
-    """Text columns of a table file, for the column picker ([] for .txt)."""
+    """Text columns of a table file, for the column picker ([] for .txt), from its first rows."""
     p = Path(path)
     check_file(p)
     if data_suffix(p) == ".txt":
         return []
-    df = read_table(p)
+    df = read_table(p, sample=True)
     return text_columns(df) or [str(c) for c in df.columns]
 
 
+# --------------------------------------------------------------------------- texts
 def split_txt(text: str, mode: str) -> list[str]:
     """One text per line, or per blank-line separated block."""
     if mode not in TXT_MODES:
@@ -164,29 +296,84 @@ def split_txt(text: str, mode: str) -> list[str]:
     return text.split("\n")
 
 
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _end_of_lines(data: bytes, n: int) -> int | None:
+    """The offset just after the ``n``-th non-blank line of ``data`` (None when it has fewer)."""
+    pos = found = 0
+    while found < n:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            return None
+        found += bool(data[pos:end].strip())
+        pos = end + 1
+    return pos if pos < len(data) else None
+
+
+def _txt_texts(p: Path, mode: str, max_rows: int, limits: CorpusLimits) -> tuple[list[str], bool]:
+    """(texts of a .txt, whether it was read whole); only what ``limits`` allow.
+
+    A file over ``text_bytes`` is used in part only when ``max_rows`` says
+    how many texts are wanted (and the part holds them).
+    """
+    if mode not in TXT_MODES:
+        raise UserError("train.corpus.bad_txt_mode", mode=mode)
+    data, whole = read_corpus_bytes(p, limits=limits)
+    if not whole:
+        if not max_rows:
+            raise too_much_text(p.name, limits)
+        data = data[:data.rfind(b"\n") + 1]  # the last text may be cut: leave it out
+    if max_rows and mode == "lines":  # only the lines asked for are split (an upload's first line: one)
+        cut = _end_of_lines(data, max_rows)
+        if cut is not None:
+            data, whole = data[:cut], False
+    if not max_rows or max_rows > limits.rows:  # count before splitting: a million one-letter lines stop here
+        n = data.count(b"\n") + 1 if mode == "lines" else sum(1 for _ in _BLANK_LINE.finditer(
+            data.decode("utf-8", "replace"))) + 1
+        if n > limits.rows:
+            raise too_many_rows(p.name, limits)
+    raw = split_txt(decode(data, p.name), mode)
+    if raw and max(map(len, raw)) > limits.field_bytes:
+        raise text_too_long(p.name, limits)
+    return raw, whole
+
+
 def load_file(path: str | Path, text_column: str | None = None, txt_mode: str = "lines",
-              max_rows: int = 0) -> Corpus:
-    """A corpus from a local/uploaded file (see the module docstring)."""
+              max_rows: int = 0, limits: CorpusLimits | None = None) -> Corpus:
+    """A corpus from a local/uploaded file (see the module docstring); ``origin`` is its file name."""
     p = Path(path)
-    check_file(p)
+    limits = limits or corpus_limits()
+    check_file(p, limits)
     notes: list[str] = []
     if data_suffix(p) == ".txt":
-        raw = split_txt(read_text(p), txt_mode)
+        raw, whole = _txt_texts(p, txt_mode, max_rows, limits)
         col = None
     else:
-        df = read_table(p)
-        if len(df) == 0:
+        sample = read_table(p, limits=limits, sample=True)
+        if len(sample) == 0:
             raise UserError("train.corpus.empty_file", name=p.name)
-        col = pick_text_column(df, text_column, p.name)
-        raw = df[col].tolist()
+        col = pick_text_column(sample, text_column, p.name)
+        del sample
+        df = read_table(p, [col], max_rows=max_rows, count=col, limits=limits)
+        raw, whole = df[col].tolist(), True
+        del df
     texts, dropped = clean_texts(raw)
     if not texts:
         raise UserError("train.corpus.no_texts", name=p.name)
-    texts = limit_rows(texts, max_rows, notes)
-    return Corpus(key=slug(p.stem), label=p.name, texts=texts, source="file", origin=str(p), text_column=col,
+    if col is None and whole:
+        texts = limit_rows(texts, max_rows, notes)
+    elif max_rows and len(texts) >= max_rows:  # a table read up to max_rows texts, or a .txt in part
+        texts = texts[:max_rows]
+        notes.append(t("train.note.max_rows_read", n=max_rows))
+    elif not whole:
+        raise too_much_text(p.name, limits)  # the part that fits holds fewer texts than asked for
+    return Corpus(key=slug(p.stem), label=p.name, texts=texts, source="file", origin=p.name, text_column=col,
                   rows_before=len(raw), rows_after=len(texts), dropped_empty=dropped, notes=notes)
 
 
-__all__ = ["MAX_UPLOAD_BYTES", "TEXT_SUFFIXES", "TXT_MODES", "read_corpus_bytes", "read_text", "read_table",
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_TEXT_BYTES", "MAX_ROWS", "MAX_FIELD_BYTES", "MAX_COLUMNS", "MB", "TEXT_SUFFIXES",
+           "TXT_MODES", "CorpusLimits", "Budget", "corpus_limits", "precheck", "size_text", "too_many_rows",
+           "too_much_text", "text_too_long", "json_too_big", "read_corpus_bytes", "read_text", "read_table", "open_corpus",
            "text_columns", "pick_text_column", "file_columns", "split_txt", "load_file", "check_file",
-           "data_suffix"]
+           "data_suffix", "decode", "first_bad_utf8", "is_text"]

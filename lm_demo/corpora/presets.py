@@ -69,7 +69,7 @@ def _load_chistes(spec: CorpusSpec) -> Corpus:
         path = sources.local(JOKES)
         if path is None:
             raise _unavailable(spec)
-        df, source, origin = read_table(path), "local", str(path)
+        df, source, origin = read_table(path), "local", sources.display_name(path)
     if "text" not in df.columns:
         raise _unavailable(spec)
     before = len(df)
@@ -88,8 +88,9 @@ def _load_poesia(spec: CorpusSpec, notes: list[str] | None = None, max_rows: int
     found = sources.bundled_or_local(SONNETS)
     if found is not None:
         notes.append(t("train.note.poetry_standin"))
-        df = read_table(found[0])
-        return _finish("poesia", spec, df["content"].tolist(), found[1], str(found[0]), "content", notes)
+        df = read_table(found[0], ["content"])
+        return _finish("poesia", spec, df["content"].tolist(), found[1], sources.display_name(found[0]), "content",
+                       notes)
     got = sources.from_hub_or_cache(POETRY_REPO, None, "content", max_rows, notes)
     if got is None:
         raise _unavailable(spec)
@@ -128,7 +129,7 @@ def _load_quijote(spec: CorpusSpec) -> Corpus:
     notes: list[str] = []
     found = sources.bundled_or_local(QUIJOTE)
     if found is not None:
-        text, source, origin = read_text(found[0]), found[1], str(found[0])
+        text, source, origin = read_text(found[0]), found[1], sources.display_name(found[0])
     else:
         from lm_demo.models import hub_reachable
 
@@ -161,8 +162,8 @@ def _load_refranes(spec: CorpusSpec) -> Corpus:
     found = sources.bundled_or_local(FORTUNES)
     if found is None:
         raise _unavailable(spec)
-    df = read_table(found[0])
-    return _finish("refranes", spec, df["text"].tolist(), found[1], str(found[0]), "text", [])
+    df = read_table(found[0], ["text"])
+    return _finish("refranes", spec, df["text"].tolist(), found[1], sources.display_name(found[0]), "text", [])
 
 
 def _prose_rows(limit: int = 0) -> tuple[list[Any], list[str], set[str]]:
@@ -173,9 +174,9 @@ def _prose_rows(limit: int = 0) -> tuple[list[Any], list[str], set[str]]:
     for rel in PROSE:
         found = sources.bundled_or_local(rel)
         if found is not None:
-            texts = read_table(found[0])["text"].tolist()
+            texts = read_table(found[0], ["text"], max_rows=limit, count="text")["text"].tolist()
             raw += texts[:limit] if limit else texts
-            origins.append(str(found[0]))
+            origins.append(sources.display_name(found[0]))
             kinds.add(found[1])
     return raw, origins, kinds
 

@@ -60,6 +60,23 @@ def bundled_or_local(rel: str) -> tuple[Path, str] | None:
     return (p, "local") if p is not None else None
 
 
+def display_name(path: Path) -> str:
+    """How a corpus file is named on screen and in a model's metadata: never a server path.
+
+    Bundled: ``lm_demo/data/<file>``; in the local data folder: the path inside
+    it; anything else (an upload): its file name.
+    """
+    p = Path(path).resolve()
+    for root, prefix in ((BUNDLED_DIR, "lm_demo/data/"), (data_dir(), "")):
+        if root is None:
+            continue
+        try:
+            return prefix + p.relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            continue
+    return p.name
+
+
 def hub_cache_files(repo: str, config: str | None = None) -> list[Path]:
     """Data files of a previously downloaded dataset in the hub cache (no network)."""
     try:
@@ -82,17 +99,16 @@ def hub_cache_files(repo: str, config: str | None = None) -> list[Path]:
 def rows_from_cache(repo: str, config: str | None, column: str, max_rows: int,
                     filter_column: tuple[str, str] | None = None) -> list[Any] | None:
     values: list[Any] = []
+    columns = [column] + ([filter_column[0]] if filter_column is not None else [])
     for f in hub_cache_files(repo, config):
-        try:
-            df = read_table(f)
+        want = max_rows - len(values) if max_rows and filter_column is None else 0
+        try:  # a cached file over the corpus limits is skipped like a broken one
+            df = read_table(f, columns, max_rows=want, count=column)
         except UserError:
             continue
         if filter_column is not None:
-            if filter_column[0] not in df.columns:
-                continue
             df = df[df[filter_column[0]] == filter_column[1]]
-        if column in df.columns:
-            values.extend(df[column].tolist())
+        values.extend(df[column].tolist())
         if max_rows and len(values) >= max_rows:
             break
     return values or None
@@ -103,6 +119,9 @@ def rows_from_hub(repo: str, config: str | None, column: str, max_rows: int,
     """Rows of a hub dataset (streamed when we need only some of them)."""
     import datasets
 
+    from lm_demo.corpora.limits import corpus_limits, too_many_rows
+
+    limits = corpus_limits()
     streaming = bool(max_rows)
     ds = datasets.load_dataset(repo, config, split="train", streaming=streaming)
     out: list[Any] = []
@@ -112,6 +131,8 @@ def rows_from_hub(repo: str, config: str | None, column: str, max_rows: int,
         out.append(row.get(column))
         if max_rows and len(out) >= max_rows:
             break
+        if len(out) > limits.rows:
+            raise too_many_rows(repo, limits)
     return out
 
 
@@ -154,11 +175,18 @@ def table_from_hub_or_cache(repo: str, notes: list[str]) -> tuple[Any, str] | No
     try:
         import datasets
 
-        return datasets.load_dataset(repo, split="train").to_pandas(), "hub"
+        from lm_demo.corpora.limits import corpus_limits, too_many_rows
+
+        ds = datasets.load_dataset(repo, split="train")
+        if len(ds) > corpus_limits().rows:
+            raise too_many_rows(repo, corpus_limits())
+        return ds.to_pandas(), "hub"
+    except UserError:
+        raise
     except Exception as e:  # noqa: BLE001
         notes.append(t("train.note.hub_failed", repo=repo, detail=type(e).__name__))
         return None
 
 
-__all__ = ["BUNDLED_DIR", "data_dir", "bundled", "local", "bundled_or_local", "hub_cache_files",
+__all__ = ["BUNDLED_DIR", "data_dir", "display_name", "bundled", "local", "bundled_or_local", "hub_cache_files",
            "rows_from_cache", "rows_from_hub", "from_hub_or_cache", "table_from_hub_or_cache"]

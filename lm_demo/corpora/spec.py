@@ -45,7 +45,7 @@ class Corpus:
     label: str
     texts: list[str]
     source: str  # "bundled" | "local" | "cache" | "hub" | "file"
-    origin: str  # file path(s) or hub id(s)
+    origin: str  # display names: files relative to the bundled/data folder, an upload's name, hub ids (never a server path)
     text_column: str | None
     rows_before: int
     rows_after: int

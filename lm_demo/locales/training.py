@@ -17,7 +17,7 @@ ES = {
     "train.corpus.section": "Opciones del corpus",
     "train.corpus.preset": "Corpus predefinido",
     "train.corpus.preset.info": "Poesía, Quijote, refranes y prosa vienen incluidos; los chistes necesitan el Hub o la carpeta de datos local.",
-    "train.corpus.upload": "…o sube tu propio archivo (.txt, .csv, .tsv, .jsonl, .json, .parquet; máx. 50 MB)",
+    "train.corpus.upload": "…o sube tu propio archivo (.txt, .csv, .tsv, .jsonl, .json, .parquet; máx. 50 MB y 10 MB de texto)",
     "train.corpus.column": "Columna de texto",
     "train.corpus.column.info": "Para .csv/.jsonl/.parquet; vacío = se adivina.",
     "train.corpus.txt_mode": "En un .txt, cada texto es…",
@@ -142,6 +142,20 @@ ES = {
     # errors
     "train.err.busy": "Ya hay un trabajo en marcha ({kind}). Espera a que termine (su progreso se ve aquí) o detenlo.",
     "train.err.disabled": "El entrenamiento está desactivado en este servidor (LM_DEMO_ALLOW_TRAINING=0).",
+    "train.err.memory.batch": (
+        "Este entrenamiento necesitaría unos {need} de memoria (modelo y optimizador: {model}; activaciones con lote {batch} y bloque {block}: {acts}) y ahora hay {free} libres. "
+        "Prueba con lote {fit_batch} y bloque {fit_block} (en «Avanzado»)."
+    ),
+    "train.err.memory.shape": (
+        "Este entrenamiento necesitaría unos {need} de memoria (modelo y optimizador: {model}; activaciones con lote {batch} y bloque {block}: {acts}) y ahora hay {free} libres. "
+        "Un modelo de {params} M de parámetros no cabe: prueba desde cero con {fit_layers} capas de anchura "
+        "{fit_width}, lote {fit_batch} y bloque {fit_block}."
+    ),
+    "train.err.memory.model": (
+        "Este entrenamiento necesitaría unos {need} de memoria (modelo y optimizador: {model}; activaciones con lote {batch} y bloque {block}: {acts}) y ahora hay {free} libres. "
+        "El modelo ({params} M de parámetros) no cabe ni con lote 1: elige un modelo base más pequeño "
+        "(por ejemplo gpt2-es-tiny)."
+    ),
     "train.err.oom": (
         "Memoria insuficiente al entrenar. Prueba un tamaño de lote o de bloque más pequeño (y más "
         "acumulación de gradiente), o entrena en la CPU."
@@ -160,6 +174,17 @@ ES = {
     "train.note.best_restored": "Se conserva el mejor modelo (paso {step}), no el último.",
     "train.note.block_clamped": "El bloque se redujo a {value} tokens: el modelo no admite más de {max}.",
     "train.note.max_rows": "Se usan los primeros {n} textos de {total}.",
+    "train.note.max_rows_read": "Se usan los primeros {n} textos del archivo (el resto no se lee).",
+    "train.note.time_cap": (
+        "⏱️ Se alcanzó el límite de tiempo de este servidor ({minutes} min) en el paso {step}: el entrenamiento se "
+        "detiene y se guarda el modelo; se puede continuar desde «Entrenamientos interrumpidos»."
+    ),
+    "train.note.time_cap_unsaved": (
+        "⏱️ Se alcanzó el límite de tiempo de este servidor ({minutes} min) en el paso {step}: el entrenamiento se "
+        "detiene."
+    ),
+    "train.note.steps_cap": "En este servidor un entrenamiento da como mucho {n} pasos (se pedían {asked}).",
+    "train.note.epochs_cap": "En este servidor un entrenamiento da como mucho {n} pasadas por el corpus.",
     "train.note.from_cache": "«{repo}» se leyó de la caché local de Hugging Face.",
     "train.note.hub_failed": "No se pudo descargar «{repo}» del Hub ({detail}).",
     "train.note.excluded": "Categorías excluidas: {cats} ({n} textos).",
@@ -199,6 +224,27 @@ ES = {
         "(.txt, .csv, .jsonl…)."
     ),
     "train.corpus.unknown_preset": "Corpus desconocido: «{name}». Disponibles: {presets}.",
+    "train.corpus.too_many_rows": (
+        "«{name}» tiene más de {max} textos, el máximo que se prepara aquí. Pon un «Máximo de textos» "
+        "(en «Avanzado» → «Opciones del corpus») o sube una parte del corpus."
+    ),
+    "train.corpus.too_much_text": (
+        "«{name}» tiene más de {size} de texto, el máximo que se prepara aquí. Pon un «Máximo de textos» "
+        "(en «Avanzado» → «Opciones del corpus») o sube una parte del corpus."
+    ),
+    "train.corpus.text_too_long": (
+        "«{name}» tiene un texto de más de {size} seguidos (una sola línea o celda). Divide el texto en "
+        "líneas o párrafos y vuelve a subirlo."
+    ),
+    "train.corpus.too_big_unpacked": "«{name}» descomprimido ocupa más de {size}, el máximo. Sube una parte del corpus.",
+    "train.corpus.json_too_big": (
+        "«{name}» es un JSON de más de {size}: guárdalo como JSONL (un objeto por línea) o sube una parte."
+    ),
+    "train.corpus.too_many_columns": "«{name}» tiene más de {max} columnas. Sube solo la columna de texto.",
+    "train.corpus.busy": (
+        "Se está preparando otro corpus (estadísticas, una subida o un entrenamiento). Inténtalo de nuevo en unos "
+        "segundos."
+    ),
     # stats
     "train.stats.rows_before": "Textos antes de limpiar",
     "train.stats.rows_after": "Textos después de limpiar",
@@ -282,6 +328,10 @@ ES = {
     "train.runs.discard": "🗑 Descartar",
     "train.runs.exported": "Guardado como «{name}»: ya aparece en los selectores de modelos.",
     "train.runs.discarded": "Se descartó «{name}».",
+    "train.runs.not_owner": (
+        "En este Space solo el navegador que empezó «{name}» (o quien administra el Space) puede continuarlo, "
+        "guardarlo o descartarlo."
+    ),
     "train.runs.none": "No hay entrenamientos interrumpidos.",
     "train.runs.ago.now": "hace un momento",
     "train.runs.ago.min": "hace {n} min",
@@ -306,7 +356,7 @@ EN = {
     "train.corpus.section": "Corpus options",
     "train.corpus.preset": "Preset corpus",
     "train.corpus.preset.info": "Poetry, Quijote, sayings and prose are bundled; the jokes need the Hub or the local data folder.",
-    "train.corpus.upload": "…or upload your own file (.txt, .csv, .tsv, .jsonl, .json, .parquet; max 50 MB)",
+    "train.corpus.upload": "…or upload your own file (.txt, .csv, .tsv, .jsonl, .json, .parquet; max 50 MB and 10 MB of text)",
     "train.corpus.column": "Text column",
     "train.corpus.column.info": "For .csv/.jsonl/.parquet; empty = guessed.",
     "train.corpus.txt_mode": "In a .txt, each text is…",
@@ -426,6 +476,20 @@ EN = {
     "train.eta.unknown": "—",
     "train.err.busy": "A job is already running ({kind}). Wait until it ends (its progress shows here) or stop it.",
     "train.err.disabled": "Training is disabled on this server (LM_DEMO_ALLOW_TRAINING=0).",
+    "train.err.memory.batch": (
+        "This training run would need about {need} of memory (model and optimiser: {model}; activations with batch {batch} and block {block}: {acts}) and {free} is free now. "
+        "Try batch {fit_batch} and block {fit_block} (under “Advanced”)."
+    ),
+    "train.err.memory.shape": (
+        "This training run would need about {need} of memory (model and optimiser: {model}; activations with batch {batch} and block {block}: {acts}) and {free} is free now. "
+        "A model of {params} M parameters does not fit: try from scratch with {fit_layers} layers of width "
+        "{fit_width}, batch {fit_batch} and block {fit_block}."
+    ),
+    "train.err.memory.model": (
+        "This training run would need about {need} of memory (model and optimiser: {model}; activations with batch {batch} and block {block}: {acts}) and {free} is free now. "
+        "The model ({params} M parameters) does not fit even with batch 1: pick a smaller base model "
+        "(for example gpt2-es-tiny)."
+    ),
     "train.err.oom": "Out of memory while training. Try a smaller batch or block size (and more gradient accumulation), or train on the CPU.",
     "train.err.failed": "Training failed ({detail}). The app keeps running; check the values and try again.",
     "train.err.bad_recipe": "Unknown data preparation “{recipe}” (use “packed” or “padded”).",
@@ -437,6 +501,14 @@ EN = {
     "train.note.best_restored": "The best model (step {step}) is kept, not the last one.",
     "train.note.block_clamped": "Block reduced to {value} tokens: the model takes at most {max}.",
     "train.note.max_rows": "Using the first {n} of {total} texts.",
+    "train.note.max_rows_read": "Using the first {n} texts of the file (the rest is not read).",
+    "train.note.time_cap": (
+        "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops and the model is "
+        "saved; it can be continued from “Interrupted training runs”."
+    ),
+    "train.note.time_cap_unsaved": "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops.",
+    "train.note.steps_cap": "On this server a training run takes at most {n} steps ({asked} were asked for).",
+    "train.note.epochs_cap": "On this server a training run makes at most {n} passes over the corpus.",
     "train.note.from_cache": "“{repo}” was read from the local Hugging Face cache.",
     "train.note.hub_failed": "Could not download “{repo}” from the Hub ({detail}).",
     "train.note.excluded": "Excluded categories: {cats} ({n} texts).",
@@ -464,6 +536,22 @@ EN = {
     "train.corpus.preset_empty": "Corpus “{name}” is empty after cleaning.",
     "train.corpus.preset_unavailable": "Corpus “{name}” is not available here: it is not bundled, not in the local data folder nor in the cache, and the Hub cannot be reached. Pick another corpus or upload a text file of your own (.txt, .csv, .jsonl…).",
     "train.corpus.unknown_preset": "Unknown corpus “{name}”. Available: {presets}.",
+    "train.corpus.too_many_rows": (
+        "“{name}” has more than {max} texts, the most prepared here. Set a “Maximum texts” (under “Advanced” → "
+        "“Corpus options”) or upload part of the corpus."
+    ),
+    "train.corpus.too_much_text": (
+        "“{name}” holds more than {size} of text, the most prepared here. Set a “Maximum texts” (under "
+        "“Advanced” → “Corpus options”) or upload part of the corpus."
+    ),
+    "train.corpus.text_too_long": (
+        "“{name}” holds a text of more than {size} in one piece (a single line or cell). Split it into lines or "
+        "paragraphs and upload it again."
+    ),
+    "train.corpus.too_big_unpacked": "“{name}” is more than {size} once decompressed, the maximum. Upload part of the corpus.",
+    "train.corpus.json_too_big": "“{name}” is a JSON file of more than {size}: save it as JSONL (one object per line) or upload part of it.",
+    "train.corpus.too_many_columns": "“{name}” has more than {max} columns. Upload only the text column.",
+    "train.corpus.busy": "Another corpus is being prepared (statistics, an upload or a training run). Try again in a few seconds.",
     "train.stats.rows_before": "Texts before cleaning",
     "train.stats.rows_after": "Texts after cleaning",
     "train.stats.median_words": "Median words per text",
@@ -542,6 +630,10 @@ EN = {
     "train.runs.discard": "🗑 Discard",
     "train.runs.exported": "Saved as “{name}”: it is in the model pickers now.",
     "train.runs.discarded": "“{name}” was discarded.",
+    "train.runs.not_owner": (
+        "On this Space only the browser that started “{name}” (or the Space's operator) may continue, save or "
+        "discard it."
+    ),
     "train.runs.none": "No interrupted training runs.",
     "train.runs.ago.now": "a moment ago",
     "train.runs.ago.min": "{n} min ago",

@@ -2,8 +2,9 @@
 
 What it does at each Trainer hook:
 - ``on_step_end``: a stop request becomes ``should_training_stop`` (and a
-  save, so a stopped run can be continued); a save is also asked for every
-  ``save_every_minutes``.  Under several processes the decisions are agreed
+  save, so a stopped run can be continued); so does the time cap
+  (``max_minutes``, see ``lm_demo.training.caps``), with a note saying why;
+  a save is also asked for every ``save_every_minutes``.  Under several processes the decisions are agreed
   on by all ranks (``distributed.agree``).
 - ``on_log``: a ``train`` event (loss, learning rate, tokens/s, ETA).
 - ``on_evaluate``: an ``eval`` event, the best evaluation so far (weights
@@ -56,13 +57,20 @@ def overfitting(evals: list[tuple[int, float]], train: list[tuple[int, float]]) 
 
 def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device: str, *,
                   stop_requested: Callable[[], bool], run: Any = None, saves: bool = False,
-                  prior: list[dict] | None = None, start_step: int = 0) -> Any:
+                  prior: list[dict] | None = None, start_step: int = 0, max_minutes: float = 0.0,
+                  started_at: float | None = None) -> Any:
     """A ``TrainerCallback`` for one run; ``prior`` are the replayed events of a resumed run.
+
+    ``max_minutes``: the time cap (0 = none), counted from ``started_at``
+    (epoch seconds: the job's start, so a quick comparison's models share
+    one budget; default: now).
 
     ``saves``: the run writes resumable checkpoints (the same on every rank;
     ``run``, the folder, exists on the main process only).
     """
     from transformers import TrainerCallback
+
+    deadline_from = time.time() if started_at is None else started_at
 
     class JobCallback(TrainerCallback):
         def __init__(self) -> None:
@@ -73,6 +81,7 @@ def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device
             self.bad_evals = 0
             self.stopped_early = False
             self.stopped_by_user = False
+            self.stopped_by_limit = False
             self.last_eval_step: int | None = None
             self.last_eval_loss: float | None = None
             self.overfit_step: int | None = None
@@ -116,13 +125,20 @@ def make_callback(cfg: Any, post: Callable[[dict], dict], tokenizer: Any, device
 
         def on_step_end(self, args, state, control, **kw):  # noqa: ANN001
             stop = stop_requested()
+            now = time.perf_counter()
             minutes = float(cfg.save_every_minutes or 0)
-            timed = saves and minutes > 0 and time.perf_counter() - self.t_saved >= minutes * 60
-            stop, timed = distributed.agree(stop, timed)
+            timed = saves and minutes > 0 and now - self.t_saved >= minutes * 60
+            over = bool(max_minutes) and time.time() - deadline_from >= max_minutes * 60
+            stop, timed, over = distributed.agree(stop, timed, over)
             if stop:
                 self.stopped_by_user = True
                 control.should_training_stop = True
-            if saves and (stop or timed):
+            if over and not self.stopped_by_limit and not stop:
+                self.stopped_by_limit = True
+                control.should_training_stop = True
+                key = "train.note.time_cap" if cfg.save else "train.note.time_cap_unsaved"
+                post({"type": "note", "text": t(key, minutes=f"{max_minutes:g}", step=int(state.global_step))})
+            if saves and (stop or timed or over):
                 control.should_save = True
             return control
 

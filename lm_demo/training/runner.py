@@ -5,9 +5,13 @@ it in a background job (``start_training`` / ``resume_training``), the CLI
 and the model trials call it directly.  With a ``job`` it posts events to it
 and honours its stop flag.  Order of work:
 
-1. corpus (``lm_demo.corpora``), model (a trainable fp32 copy, never the
-   cached inference one) and tokens;
-2. the automatic hyperparameters for this corpus (``defaults.resolve``);
+1. a memory check of the model's shape (``resources``), before any model is
+   made; then the model (a trainable fp32 copy, never the cached inference
+   one), the corpus (``lm_demo.corpora``, bounded, one preparation at a time)
+   and tokens;
+2. the automatic hyperparameters for this corpus (``defaults.resolve``), held
+   to the Space's step/epoch caps (``caps``), and the memory checked again
+   with the batch and block now known;
 3. blocks (``lm_demo.packing``); under ``torchrun`` the main process
    prepares them once and the others read them (``distributed``);
 4. a run folder (``runs``) with periodic resumable checkpoints, unless the
@@ -167,31 +171,53 @@ def _total_steps(cfg: TrainConfig, train_blocks: int) -> int:
     return cfg.max_steps or max(1, math.ceil(steps_per_epoch * cfg.epochs))
 
 
-def _prepare_data(cfg: TrainConfig, post: _Poster, tok: Any, positions: int, params: int,
+def _prepare_data(cfg: TrainConfig, post: _Poster, tok: Any, model: Any, params: int,
                   device: str) -> tuple[TrainConfig, Any, Any]:
-    """(resolved config, corpus, PackedData) on the main process; the config alone elsewhere."""
-    from lm_demo import corpora, packing
-    from lm_demo.training import defaults
+    """(resolved config, corpus, PackedData) on the main process; the config alone elsewhere.
 
+    The corpus is read and tokenized in the process's one preparation slot
+    (``corpora.prepared``: bounded, one at a time, memory given back after);
+    the resolved settings are then held to the caps (``caps``) and checked
+    against the free memory (``resources``).  The corpus comes back without
+    its texts (the blocks hold what training needs).
+    """
+    from lm_demo import corpora, packing
+    from lm_demo.corpora.prepare import JOB_WAIT_S
+    from lm_demo.training import caps, defaults, resources
+    from lm_demo.training.samples import model_positions
+
+    positions = model_positions(model)
     post({"type": "stage", "stage": "corpus"})
-    corpus = corpora.load_corpus(cfg.corpus)
-    for n in corpus.notes:
+
+    def work() -> tuple[TrainConfig, Any, Any]:
+        corpus = corpora.load_corpus(cfg.corpus)
+        for n in corpus.notes:
+            post.note(n)
+        post({"type": "stage", "stage": "data"})
+        ids = packing.tokenize_texts(corpus.texts, tok)
+        n_tokens = sum(len(x) + 1 for x in ids)
+        c, auto_notes = defaults.resolve(cfg, len(corpus.texts), n_tokens, params=params, device=device,
+                                         positions=positions, world_size=distributed.world_size())
+        for n in auto_notes:
+            post.note(n)
+        if c.block_size > positions:
+            post.note(t("train.note.block_clamped", value=positions, max=positions))
+            c = replace(c, block_size=positions)
+        data = packing.build_datasets(corpus.texts, tok, block_size=c.block_size, recipe=c.recipe,
+                                      eval_fraction=c.eval_fraction, seed=c.seed, max_eval_blocks=c.max_eval_blocks,
+                                      ids=ids)
+        for n in data.notes:
+            post.note(n)
+        return c, replace(corpus, texts=[]), data
+
+    cfg, corpus, data = corpora.prepared(work, JOB_WAIT_S)
+    per_step = cfg.batch_size * cfg.grad_accum * distributed.world_size()
+    cfg, cap_notes = caps.bounded(cfg, max(1, math.ceil(len(data.train) / per_step)), device)
+    for n in cap_notes:
         post.note(n)
-    post({"type": "stage", "stage": "data"})
-    ids = packing.tokenize_texts(corpus.texts, tok)
-    n_tokens = sum(len(x) + 1 for x in ids)
-    cfg, auto_notes = defaults.resolve(cfg, len(corpus.texts), n_tokens, params=params, device=device,
-                                       positions=positions, world_size=distributed.world_size())
-    for n in auto_notes:
-        post.note(n)
-    if cfg.block_size > positions:
-        post.note(t("train.note.block_clamped", value=positions, max=positions))
-        cfg = replace(cfg, block_size=positions)
-    data = packing.build_datasets(corpus.texts, tok, block_size=cfg.block_size, recipe=cfg.recipe,
-                                  eval_fraction=cfg.eval_fraction, seed=cfg.seed, max_eval_blocks=cfg.max_eval_blocks,
-                                  ids=ids)
-    for n in data.notes:
-        post.note(n)
+    on_cpu = device != "cuda"
+    resources.check(resources.model_shape(model), cfg.batch_size, cfg.block_size, device, cfg.from_scratch,
+                    loaded=4 * params if on_cpu else 0, processes=distributed.world_size() if on_cpu else 1)
     return cfg, corpus, data
 
 
@@ -236,18 +262,18 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     post({"type": "stage", "stage": "model"})
     if cfg.from_scratch and not cfg.n_positions:  # fixed now, so that a resumed run builds the same model
         cfg = replace(cfg, n_positions=max(cfg.block_size or 128, 64))
+    from lm_demo.training import caps, resources
+
+    resources.check_config(cfg, device)  # before a model of any size is made
     model, tok, model_info, mnotes = _prepare_model(cfg)
     for n in mnotes:
         post.note(n)
-    from lm_demo.training.samples import model_positions
-
-    positions = model_positions(model)
 
     # data: the main process prepares it once; the others get the resolved config and read the blocks
     corpus = data = None
     with distributed.main_first():
         if distributed.is_main():
-            cfg, corpus, data = _prepare_data(cfg, post, tok, positions, model_info["params"], device)
+            cfg, corpus, data = _prepare_data(cfg, post, tok, model, model_info["params"], device)
     cfg = distributed.broadcast(cfg)
 
     def stopped_before_training() -> TrainResult:
@@ -263,12 +289,12 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     if distributed.is_main():
         if run is not None:
             post.run = run
-            run.update(status="running", pid=os.getpid(), host=socket.gethostname())
+            run.update(status="running", pid=os.getpid(), host=socket.gethostname(), owner=runs.owner_key(job))
         elif cfg.save:
             from lm_demo.checkpoints import sanitize_name
 
             name = sanitize_name(cfg.output_name) if cfg.output_name.strip() else _auto_name(corpus.key, cfg)
-            run, cfg = runs.create_run(cfg, name, corpus.label, total)
+            run, cfg = runs.create_run(cfg, name, corpus.label, total, owner=runs.owner_key(job))
             post.run = run
             for ev in post.history:  # the events so far belong to the run too
                 run.append_event(ev)
@@ -311,7 +337,8 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
 
     cb = make_callback(cfg, post, tok, device, stop_requested=lambda: job is not None and job.stop_requested,
                        run=run, saves=bool(has_run and cfg.save_every_steps), prior=prior,
-                       start_step=resumed_from or 0)
+                       start_step=resumed_from or 0, max_minutes=caps.max_minutes(device),
+                       started_at=job.started_at if job is not None else None)
     if ckpt and cfg.keep == "best" and run is not None:
         best_file = run.path / runs.BEST_FILE
         if best_file.is_file():
@@ -374,7 +401,7 @@ def _finish(cfg: TrainConfig, cb: Any, state: Any, model: Any, tok: Any, model_i
               "best_loss": cb.best_loss, "final_step": final_step, "final_loss": final_loss,
               "text": t(key, step=kept_step, best_step=cb.best_step if cb.best_step is not None else "—",
                         final_step=final_step)})
-    status = "stopped" if cb.stopped_by_user else "finished"
+    status = "stopped" if cb.stopped_by_user or cb.stopped_by_limit else "finished"
     result = TrainResult(
         status=status, checkpoint=None, path=None, eval_loss=eval_loss, eval_perplexity=perplexity(eval_loss),
         best_step=cb.best_step, steps=final_step, epochs=float(state.epoch or 0.0),
@@ -399,7 +426,8 @@ def _finish(cfg: TrainConfig, cb: Any, state: Any, model: Any, tok: Any, model_i
             "epochs": result.epochs, "tokens_seen": result.tokens_seen,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "device": device,
             "processes": distributed.world_size(), "duration_s": round(result.duration_s, 2),
-            "stopped_early": cb.stopped_early, "stopped_by_user": cb.stopped_by_user, "status": status,
+            "stopped_early": cb.stopped_early, "stopped_by_user": cb.stopped_by_user,
+            "stopped_by_limit": cb.stopped_by_limit, "status": status,
             "resumed_from": resumed_from, "run": result.run,
         }
         path = save_checkpoint(model, tok, name, metadata, eval_texts=data.eval_texts, overwrite=bool(saved_as))
@@ -421,8 +449,16 @@ def start_training(config: TrainConfig) -> Job:
     Raises ``UserError`` when training is disabled or a job is running.
     The thread uses ``default_threads()`` unless the config says otherwise.
     """
+    from lm_demo.models import pick_device
+    from lm_demo.training import resources
+
     ensure_training_allowed()
     cfg, _ = config.validated()  # fail fast, in the request, on bad numbers
+    if cfg.corpus.path:  # an upload over the corpus limits, when its size or metadata show it
+        from lm_demo.corpora.files import precheck
+
+        precheck(cfg.corpus.path, cfg.corpus.max_rows)
+    resources.check_config(cfg, pick_device()[0])  # and on a run this machine cannot hold
     if not cfg.num_threads:
         cfg = replace(cfg, num_threads=default_threads())
     desc = {"corpus": cfg.corpus.label(), "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
@@ -434,11 +470,15 @@ def resume_training(name: str) -> Job:
     """Continue the interrupted run ``name`` in the background (see ``lm_demo.training.runs``)."""
     from lm_demo.training import runs
 
+    from lm_demo.models import pick_device
+    from lm_demo.training import resources
+
     ensure_training_allowed()
     run = runs.open_run(name)
     if run.owner_alive():
         raise UserError("train.run.busy", name=run.name)
     cfg = run.config()
+    resources.check_config(cfg, pick_device()[0])
     desc = {"corpus": run.data.get("corpus_label"), "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
             "recipe": cfg.recipe, "max_steps": cfg.max_steps, "epochs": cfg.epochs, "keep": cfg.keep,
             "run": run.name, "resume": True}

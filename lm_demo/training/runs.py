@@ -35,6 +35,8 @@ gone, and empty ``lm_demo-train-*`` temporary folders.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -181,8 +183,27 @@ def _unique_run_dir(name: str) -> Path:
     return cand
 
 
-def create_run(cfg: Any, name: str, corpus_label: str, total_steps: int) -> tuple[Run, Any]:
-    """A new run folder for ``cfg`` (resolved); returns (run, cfg whose uploaded file points at the run's copy)."""
+def owner_key(job: Any) -> str | None:
+    """What ``run.json`` keeps of the job training a run: a hash of its id (the id is its owner's key, and
+    stays in that browser; the file, readable on the server, must not hold it)."""
+    job_id = getattr(job, "id", job)
+    if not isinstance(job_id, str) or not job_id:
+        return None
+    return hashlib.sha256(job_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def owned_by(run: "Run", job_id: Any) -> bool:
+    """Whether ``job_id`` (what a browser sent) is the id of the job that last trained ``run``."""
+    key, owner = owner_key(job_id), run.data.get("owner")
+    return bool(key and isinstance(owner, str) and hmac.compare_digest(key, owner))
+
+
+def create_run(cfg: Any, name: str, corpus_label: str, total_steps: int,
+               owner: str | None = None) -> tuple[Run, Any]:
+    """A new run folder for ``cfg`` (resolved); returns (run, cfg whose uploaded file points at the run's copy).
+
+    ``owner``: ``owner_key`` of the job training it (None from the CLI).
+    """
     from dataclasses import replace
 
     path = _unique_run_dir(name)
@@ -198,7 +219,7 @@ def create_run(cfg: Any, name: str, corpus_label: str, total_steps: int) -> tupl
         "version": 1, "name": name, "config": cfg.to_json(), "status": "running", "step": 0,
         "total_steps": int(total_steps), "checkpoint": None, "events_upto": 0, "best": None, "saved_as": None,
         "corpus_label": corpus_label, "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
-        "pid": os.getpid(), "host": socket.gethostname(), "started": now, "updated": now,
+        "pid": os.getpid(), "host": socket.gethostname(), "started": now, "updated": now, "owner": owner,
     })
     run.update()
     return run, cfg
@@ -324,5 +345,5 @@ def cleanup_leftovers() -> list[str]:
     return removed
 
 
-__all__ = ["Run", "runs_root", "create_run", "open_run", "all_runs", "interrupted_runs", "discard_run",
+__all__ = ["Run", "runs_root", "create_run", "owner_key", "owned_by", "open_run", "all_runs", "interrupted_runs", "discard_run",
            "finish_run", "export_run", "cleanup_leftovers", "write_json_atomic", "pid_alive", "REPLAYED"]

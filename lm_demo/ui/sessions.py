@@ -20,12 +20,9 @@ back to the operating system (``malloc_trim``).  Gradio calls
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime
 import logging
 import os
-import threading
 import time
 from contextlib import asynccontextmanager
 from copy import copy
@@ -166,35 +163,17 @@ class LeanStateHolder(StateHolder):
         return gone
 
 
-_libc: Any = None
-
-
 def release_memory(background: bool = True, collect: bool = True) -> None:
     """Give freed heap pages back to the OS (glibc ``malloc_trim``), after a garbage collection
     when ``collect``; in a thread of its own when ``background`` (never on the event loop).
 
     Why: CPython returns freed objects to malloc, which keeps the pages; on a
     long-running server the RSS then only grows with each burst of requests.
+    (The core's ``lm_demo.memory.give_back``, shared with the corpus preparation.)
     """
-    def work() -> None:
-        global _libc
-        import gc
+    from lm_demo.memory import give_back
 
-        if collect:
-            gc.collect()
-        if _libc is None:
-            try:
-                _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                _libc.malloc_trim.argtypes = [ctypes.c_size_t]
-            except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-                _libc = False
-        if _libc:
-            _libc.malloc_trim(0)
-
-    if background:
-        threading.Thread(target=work, name="lm_demo-release-memory", daemon=True).start()
-    else:
-        work()
+    give_back(background=background, collect=collect)
 
 
 def install(app: Any) -> LeanStateHolder:

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from lm_demo.ui.common import T, guard, notes_markdown
+from lm_demo.ui.common import T, guard, in_code, notes_markdown, plain
 from lm_demo.ui.components.export_panel import download
 from lm_demo.ui.widgets import Dropdown
 
@@ -69,15 +69,18 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
     from lm_demo import exports
     from lm_demo.charts.export import exportable
     from lm_demo.charts.training import length_histogram
-    from lm_demo.corpora import corpus_stats, load_corpus
+    from lm_demo.corpora import describe_corpus
+    from lm_demo.jobs import ensure_training_allowed
     from lm_demo.locales import t
     from lm_demo.models import load_model
 
-    corpus = load_corpus(corpus_spec(preset, upload, text_column, txt_mode, exclude, quijote_lines, max_rows))
+    ensure_training_allowed()  # a public Space that turned training off reads no visitor's file
+    spec = corpus_spec(preset, upload, text_column, txt_mode, exclude, quijote_lines, max_rows)
     loaded = load_model(model_name)
-    stats = corpus_stats(corpus, loaded.tokenizer)
+    corpus, stats = describe_corpus(spec, loaded.tokenizer)  # bounded, one at a time, memory given back
     source = " + ".join(T(f"train.source.{s}") for s in corpus.source.split("+"))
-    summary = T("train.corpus.summary", label=corpus.label, source=source, origin=corpus.origin, rows=corpus.rows_after)
+    summary = T("train.corpus.summary", label=plain(corpus.label), source=source, origin=in_code(corpus.origin),
+                rows=corpus.rows_after)
     table = pd.DataFrame(stats.table(), columns=[T("train.stats.name"), T("train.stats.value")])
     hist = length_histogram(stats.word_lengths, title="", x_title=T("train.stats.words_axis"),
                             y_title=T("train.stats.count_axis"))
@@ -97,15 +100,17 @@ PROMPT_WORDS = 2
 def upload_columns(upload: Any, current: str | None, txt_mode: str | None = "lines") -> tuple[Any, Any]:
     """Fill the column picker from an uploaded table (guessing the text column), and start the sample
     prompt with the first words of the class's own text, so the samples show what the model picked up."""
-    from lm_demo.corpora import file_columns, load_file
+    from lm_demo.corpora import file_columns, load_file, prepared
+    from lm_demo.jobs import ensure_training_allowed
 
+    ensure_training_allowed()
     path = upload_path(upload)
     if not path:
         return gr.Dropdown(choices=[], value=None), gr.skip()
-    cols = file_columns(path)
+    cols = prepared(lambda: file_columns(path))
     guess = current if current in cols else next(
         (c for c in cols if c.lower() in ("text", "texto", "content", "contenido")), cols[0] if cols else None)
-    first = load_file(path, guess, txt_mode or "lines", max_rows=1).texts[0].split()
+    first = prepared(lambda: load_file(path, guess, txt_mode or "lines", max_rows=1).texts[0].split())
     prompt = " ".join(first[:PROMPT_WORDS]) if first else gr.skip()
     return gr.Dropdown(choices=cols, value=guess), prompt
 

@@ -3,6 +3,15 @@
 Wiring only; the runs themselves are ``lm_demo.training.runs``.  The panel is
 hidden while there is nothing to list, and redrawn when the page loads and
 when a job ends (``view``).
+
+Who may continue, save or discard a run (``may_manage``): on a local app,
+anyone (the teacher's machine: the class's browsers and the projector are
+the same people, and a run cut by a crash is usually continued from another
+browser or after a reload); on a Space (``SPACE_ID`` set, public unless its
+owner made it private), the same rule as Stop: only the browser whose job
+last trained the run (its job id, kept in ``gr.BrowserState``, hashed in
+``run.json``) or the operator's ``LM_DEMO_ADMIN_TOKEN``.  Runs started from
+the CLI have no browser: on a Space only the operator manages them.
 """
 
 from __future__ import annotations
@@ -52,31 +61,49 @@ def view(selected: str | None = None) -> tuple[Any, Any, Any]:
     return gr.Group(visible=bool(runs)), runs_markdown(runs) if runs else "", gr.Dropdown(choices=names, value=value)
 
 
+def may_manage(name: str | None, job_id: Any) -> None:
+    """``UserError`` unless whoever sent ``job_id`` may continue, save or discard run ``name`` (see above)."""
+    from lm_demo.errors import UserError
+    from lm_demo.training import caps, runs
+    from lm_demo.ui.ownership import is_admin
+
+    if not caps.on_space() or is_admin(job_id):
+        return
+    run = runs.open_run(name or "")
+    if not runs.owned_by(run, job_id):
+        raise UserError("train.runs.not_owner", name=run.name)
+
+
 @guard
-def run_continue(name: str | None) -> tuple[str, str, Any]:
-    """API ``train_continue``: resume the interrupted run ``name`` as the training job; (job id, status, timer)."""
+def run_continue(name: str | None, job_id: str | None = None) -> tuple[str, str, Any]:
+    """API ``train_continue``: resume the interrupted run ``name`` as the training job; (job id, status, timer).
+
+    ``job_id``: the caller's last training job (the browser's), for the owner rule on a Space."""
     from lm_demo.training import resume_training
 
+    may_manage(name, job_id)
     job = resume_training(name or "")
     return job.id, T("train.status.stage.corpus"), gr.Timer(active=True)
 
 
 @guard
-def run_use(name: str | None, current: str | None) -> tuple[Any, ...]:
+def run_use(name: str | None, current: str | None, job_id: str | None = None) -> tuple[Any, ...]:
     """Save the run's last checkpoint as a model now ("Usar tal cual"); refresh the pickers and the panel."""
     from lm_demo.models import model_choices
     from lm_demo.training.runs import export_run
 
+    may_manage(name, job_id)
     path = export_run(name or "")
     gr.Info(T("train.runs.exported", name=path.name))
     return (gr.Dropdown(choices=model_choices(), value=current), gr.Dropdown(choices=model_choices()), *view(name))
 
 
 @guard
-def run_discard(name: str | None) -> tuple[Any, Any, Any]:
+def run_discard(name: str | None, job_id: str | None = None) -> tuple[Any, Any, Any]:
     """Delete the interrupted run ``name`` (its folder in ``checkpoints/.runs``)."""
     from lm_demo.training.runs import discard_run
 
+    may_manage(name, job_id)
     discard_run(name or "")
     gr.Info(T("train.runs.discarded", name=name))
     return view()
@@ -95,4 +122,4 @@ def build() -> dict[str, Any]:
     return {"group": group, "text": text, "pick": pick, "continue": cont, "use": use, "discard": discard}
 
 
-__all__ = ["view", "run_continue", "run_use", "run_discard", "build", "runs_markdown"]
+__all__ = ["may_manage", "view", "run_continue", "run_use", "run_discard", "build", "runs_markdown"]

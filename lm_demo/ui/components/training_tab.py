@@ -14,7 +14,10 @@ gets the full picture) and switches the timer off once the job has ended.
 The browser that started a job remembers its id in ``gr.BrowserState`` (it
 survives a reload); other browsers see the progress read-only.
 ``train_stop`` runs outside the queue (``queue=False``) so it is never stuck
-behind other requests.  The interrupted-runs panel is
+behind other requests; it and the Stop button follow ``lm_demo.ui.ownership``
+(the job's id, or the operator's token), like the quick comparison.  With
+``LM_DEMO_ALLOW_TRAINING=0`` the upload, the stats and Empezar are off and
+their handlers refuse.  The interrupted-runs panel is
 ``training_runs_panel``; what is drawn from a job's events is ``training_view``.
 """
 
@@ -25,8 +28,9 @@ from typing import Any
 
 import gradio as gr
 
+from lm_demo.jobs import training_allowed
 from lm_demo.training import HP_PRESETS
-from lm_demo.ui.common import T, UIContext, compose, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, compose, guard, notes_markdown, plain, retranslate
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
     DEFAULT_PRESET,
@@ -43,6 +47,7 @@ from lm_demo.ui.components.training_corpus import (
 )
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.components.training_view import (
+    HISTORY_FILES,
     TRAIN_SETTINGS,
     figures,
     history_file,
@@ -51,7 +56,8 @@ from lm_demo.ui.components.training_view import (
     samples_markdown,
     status_markdown,
 )
-from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider
+from lm_demo.ui.ownership import is_owner, request_stop
+from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider, Textbox
 
 HP_PRESET_KEYS = ("auto", "seed000", "seed001", "seed002", "seed003", "seed004")
 POLL_SECONDS = 1.5
@@ -61,10 +67,32 @@ MANUAL_START = dict(epochs=1.0, learning_rate=5e-4, batch_size=8, grad_accum=1, 
 HP_FIELDS = ("epochs", "learning_rate", "batch_size", "grad_accum", "block_size", "weight_decay", "warmup_steps",
              "eval_steps", "max_steps", "early_stopping_patience")
 SAMPLE_PROMPT = "En el silencio de la noche"  # the default preset's style (corpora.PRESET_PROMPTS)
+SAMPLE_PROMPT_CHARS, NAME_CHARS = 500, 100
 
 
-def _allowed() -> bool:
-    return os.environ.get("LM_DEMO_ALLOW_TRAINING", "1").strip().lower() not in ("0", "false", "no", "off")
+def _prune_job_files() -> None:
+    """Forget the exports of jobs the registry no longer keeps (it keeps the last few)."""
+    from lm_demo.jobs import JOBS
+
+    kept = {j.id for j in JOBS.jobs()}
+    for table in (TRAIN_SETTINGS, HISTORY_FILES):
+        for job_id in [k for k in table if k not in kept]:
+            table.pop(job_id, None)
+
+
+class _Shown:
+    """A job as the status line shows it: its error message escaped (it may quote a model name the user typed)."""
+
+    def __init__(self, job: Any) -> None:
+        self._job = job
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._job, name)
+
+    @property
+    def error(self) -> Any:
+        error = self._job.error
+        return plain(retranslate(error)) if isinstance(error, str) else error
 
 
 # --------------------------------------------------------------------------- handlers
@@ -121,6 +149,7 @@ def train_start(preset: str = DEFAULT_PRESET, upload: Any = None, text_column: s
         weight_decay=weight_decay, warmup_steps=warmup_steps, eval_steps=eval_steps, max_steps=max_steps, seed=seed,
         early_stopping_patience=early_stopping_patience, sample_prompt=sample_prompt, name=name or "",
         auto=bool(auto), keep=keep or "final", save_every_minutes=save_every_minutes))
+    _prune_job_files()
     TRAIN_SETTINGS[job.id] = settings
     return job.id, T("train.status.stage.corpus"), gr.Timer(active=True), exports.settings_json(settings)
 
@@ -130,12 +159,8 @@ def train_stop(job_id: str | None = None) -> str:
     """API ``train_stop``: asks the running job (started by ``job_id``) to stop."""
     from lm_demo.jobs import JOBS
 
-    job = JOBS.running()
-    if job is None:
+    if not request_stop(JOBS.running(), job_id, "train.stop.not_owner"):
         return T("train.stop.none")
-    if not job_id or job_id != job.id:
-        raise gr.Error(T("train.stop.not_owner"), print_exception=False)
-    job.request_stop()
     gr.Info(T("train.stop.requested"))
     return T("train.status.stopping")
 
@@ -156,8 +181,9 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
     job = busy if busy is not None and busy.kind == "train" else JOBS.latest("train")
     events = job.events if job is not None else []
     running = busy is not None
-    owner = running and job is busy and bool(job_id) and job_id == job.id
-    status = status_markdown(busy if busy is not None and busy.kind != "train" else job, events, owner)
+    owner = running and job is busy and is_owner(job, job_id)
+    shown = busy if busy is not None and busy.kind != "train" else job
+    status = status_markdown(_Shown(shown) if shown is not None else None, events, owner)
     loss, ppl = figures(events, log_scale, job_settings(job))
     notes = notes_markdown(list(dict.fromkeys(e["text"] for e in events if e["type"] == "note")))  # a resume repeats some
     saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
@@ -170,7 +196,7 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
         base_picker = Dropdown(choices=model_choices())
         runs = runs_panel.view(run_pick)
     return (status, overfit_markdown(events), loss, ppl, samples_markdown(events), notes, gr.Timer(active=running),
-            gr.Button(interactive=not running and _allowed()), gr.Button(interactive=owner), use_btn, picker,
+            gr.Button(interactive=not running and training_allowed()), gr.Button(interactive=owner), use_btn, picker,
             base_picker, saved or "", download(history_file(job, events)), *runs)
 
 
@@ -191,9 +217,14 @@ def apply_hp_preset(key: str) -> list[Any]:
     return [values[f] for f in HP_FIELDS] + [gr.Checkbox(value=key == "seed003"), gr.Checkbox(value=False)]
 
 
+def _whole(x: Any) -> Any:
+    """A slider's 4.0 as 4 (sliders send floats)."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
 def _summary(auto: bool, recipe: str, keep: str, from_scratch: bool, n_layer: Any, n_embd: Any, max_steps: Any,
              epochs: Any, learning_rate: Any, batch_size: Any, block_size: Any, eval_steps: Any) -> str:
-    scratch = (T("train.summary.scratch", layers=n_layer, width=n_embd) if from_scratch
+    scratch = (T("train.summary.scratch", layers=_whole(n_layer), width=_whole(n_embd)) if from_scratch
                else T("train.summary.finetune"))
     common = dict(recipe=T(f"train.summary.{recipe if recipe in ('packed', 'padded') else 'packed'}"),
                   keep=T(f"train.summary.keep.{keep if keep in ('final', 'best') else 'final'}"), scratch=scratch)
@@ -219,7 +250,7 @@ def build(ctx: UIContext) -> None:
     from lm_demo.training.runs import cleanup_leftovers
 
     cleanup_leftovers()  # start-up: what an interrupted save left behind
-    allowed = _allowed()
+    allowed = training_allowed()
     m = MANUAL_START
     with gr.Tab(T("train.tab"), id="training") as tab:
         gr.Markdown(T("train.intro"))
@@ -233,13 +264,14 @@ def build(ctx: UIContext) -> None:
                                   label=T("train.corpus.preset"), info=T("train.corpus.preset.info"),
                                   elem_id="train-preset")
                 upload = gr.File(label=T("train.corpus.upload"), file_types=UPLOAD_TYPES, type="filepath",
-                                 elem_id="train-upload", height=150)
+                                 elem_id="train-upload", height=150, interactive=allowed)
             with gr.Column(scale=3):
                 base_default = default_training_model()
                 base_model = Dropdown(model_choices(base_default), value=base_default,
                                       allow_custom_value=True, label=T("train.model.base"),
                                       info=T("train.model.base.info"), elem_id="train-base-model")
-                stats_btn = gr.Button(T("train.corpus.stats_btn"), size="sm", elem_id="train-stats-btn")
+                stats_btn = gr.Button(T("train.corpus.stats_btn"), size="sm", elem_id="train-stats-btn",
+                                      interactive=allowed)
             with gr.Column(scale=2, min_width=200):
                 start_btn = gr.Button(T("train.start"), variant="primary", size="lg", interactive=allowed,
                                       elem_id="train-start")
@@ -303,9 +335,10 @@ def build(ctx: UIContext) -> None:
                 n_head = Slider(1, 12, value=4, step=1, label=T("train.model.heads"))
                 n_embd = Slider(32, 768, value=256, step=32, label=T("train.model.width"))
             with gr.Row():
-                sample_prompt = gr.Textbox(SAMPLE_PROMPT, label=T("train.hp.sample_prompt"), max_lines=2,
-                                           elem_id="train-sample-prompt")
-                name = gr.Textbox("", label=T("train.hp.name"), max_lines=1, elem_id="train-name")
+                sample_prompt = Textbox(SAMPLE_PROMPT, label=T("train.hp.sample_prompt"), max_lines=2,
+                                        max_length=SAMPLE_PROMPT_CHARS, elem_id="train-sample-prompt")
+                name = Textbox("", label=T("train.hp.name"), max_lines=1, max_length=NAME_CHARS,
+                               elem_id="train-name")
         status = gr.Markdown(T("train.status.idle"), elem_id="train-status")
         overfit = gr.Markdown(elem_id="train-overfit")
         notes = gr.Markdown(elem_id="train-notes")
@@ -359,12 +392,13 @@ def build(ctx: UIContext) -> None:
         if root is not None:
             root.load(train_status, status_inputs, status_outputs, **quiet)
             root.load(preset_menu, None, [preset], **quiet)
-        runs["continue"].click(runs_panel.run_continue, [runs["pick"]], [owner_id, status, timer],
+        runs["continue"].click(runs_panel.run_continue, [runs["pick"], owner_id], [owner_id, status, timer],
                                api_name="train_continue", concurrency_limit=1).then(
             train_status, status_inputs, status_outputs, **quiet)
-        runs["use"].click(runs_panel.run_use, [runs["pick"], ctx.model],
+        runs["use"].click(runs_panel.run_use, [runs["pick"], ctx.model, owner_id],
                           [ctx.model, base_model, runs["group"], runs["text"], runs["pick"]], api_visibility="private")
-        runs["discard"].click(runs_panel.run_discard, [runs["pick"]], [runs["group"], runs["text"], runs["pick"]],
+        runs["discard"].click(runs_panel.run_discard, [runs["pick"], owner_id],
+                              [runs["group"], runs["text"], runs["pick"]],
                               api_visibility="private")
         use_btn.click(use_trained, [saved_name, ctx.model], [ctx.model], api_visibility="private")
         stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
