@@ -72,6 +72,9 @@ MAX_THIN_ROWS = ROW_CASES[-1].hi
 TOLERANCE = 1.05
 #: Weights timed per shape: more than the L3 cache of the CPUs we met (32 MB).
 SAMPLE_BYTES = 64 * 2**20
+#: A model's whole measurement stops after this long (a machine busy with other work);
+#: shapes not reached keep the fixed rule and are measured again at the next load.
+TUNE_BUDGET_S = 6.0
 #: Interleaved timing rounds per case: at least ``MIN_ROUNDS``, then more while the case
 #: has taken less than ``CASE_BUDGET_S`` (small shapes get many cheap rounds, big ones few).
 MIN_ROUNDS, MAX_ROUNDS, CASE_BUDGET_S = 3, 25, 0.12
@@ -254,9 +257,13 @@ class CaseChoice:
     ms: dict[str, float]  # every candidate's fastest round (dropped ones: of the rounds they ran)
 
     @property
-    def speedup_vs_default(self) -> float:
-        base = self.ms.get(DEFAULT_KERNEL)
-        return base / self.ms[self.chosen] if base and self.ms.get(self.chosen) else 1.0
+    def chosen_ms(self) -> float | None:
+        return self.ms.get(self.chosen)
+
+    @property
+    def speedup_vs_default(self) -> float | None:
+        base, chosen = self.ms.get(DEFAULT_KERNEL), self.chosen_ms
+        return base / chosen if base and chosen else None
 
 
 @dataclass
@@ -269,6 +276,7 @@ class ShapePlan:
     cases: list[CaseChoice]
     seconds: float  # tuning time (0 when it came from the process cache)
     from_cache: bool = False
+    measured: bool = True  # False: the time budget ran out first, the fixed rule stays
 
     def kernel_for(self, case: str) -> str:
         return next(c.chosen for c in self.cases if c.case == case)
@@ -322,11 +330,12 @@ def _choose(ms: dict[str, float], kept_layouts: set[str]) -> str:
 
 
 def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]],
-               bf16: bool = False) -> ShapePlan:
+               bf16: bool = False, deadline: float | None = None) -> ShapePlan | None:
     """Time every candidate on ``layers`` [(weight (out, in), weight (in, out) or None, bias)], cached.
 
     All layers must share one shape.  Only the first ones up to ``SAMPLE_BYTES`` are timed.
-    The cache key is (shape, bias, sample size, precision mode, torch threads).
+    The cache key is (shape, bias, sample size, precision mode, torch threads).  None when
+    the plan is not cached and ``time.perf_counter()`` is already past ``deadline``.
     """
     w0 = layers[0][0]
     size = w0.numel() * w0.element_size()
@@ -337,6 +346,8 @@ def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tenso
             cached = _PLANS[key]
             return ShapePlan(cached.in_features, cached.out_features, cached.sample_layers, cached.cases, 0.0, True)
         t0 = time.perf_counter()
+        if deadline is not None and t0 > deadline:
+            return None
         kept = {"oi"}  # the parameter itself: no copy
         choices = []
         for case in ROW_CASES:
@@ -348,9 +359,15 @@ def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tenso
         _PLANS[key] = plan
     log.info("cpu_kernels: %dx%d (%d layers timed, %.2f s, %d threads%s): %s", plan.in_features,
              plan.out_features, plan.sample_layers, plan.seconds, key[-1], ", bf16 allowed" if bf16 else "",
-             "; ".join(f"{c.case} rows -> {c.chosen} {c.ms[c.chosen]:.2f} ms (F.linear "
-                       f"{c.ms.get(DEFAULT_KERNEL, float('nan')):.2f})" for c in plan.cases))
+             "; ".join(f"{c.case} rows -> {c.chosen} {_ms(c.chosen_ms)} (F.linear {_ms(c.ms.get(DEFAULT_KERNEL))})"
+                       for c in plan.cases))
     return plan
+
+
+def fixed_plan(in_features: int, out_features: int, kernels: tuple[str, ...]) -> ShapePlan:
+    """A plan that records the fixed rule, unmeasured (the time budget ran out before this shape)."""
+    cases = [CaseChoice(c.name, c.timed_at, k, {}) for c, k in zip(ROW_CASES, kernels)]
+    return ShapePlan(in_features, out_features, 0, cases, 0.0, measured=False)
 
 
 def case_for_rows(rows: int) -> RowCase | None:
@@ -362,6 +379,10 @@ def clear_cache() -> None:
     """Forget every measured plan (tests; a changed thread count gets its own key anyway)."""
     with _PLANS_LOCK:
         _PLANS.clear()
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}ms"
 
 
 @dataclass
@@ -379,6 +400,7 @@ class KernelReport:
     shapes: list[tuple[ShapePlan, int]] = field(default_factory=list)  # (plan, layers of that shape)
     seconds: float = 0.0  # tuning time at this load (0 when every shape came from the cache)
     bf16_layers: int = 0  # layers that use a bf16 kernel for some row case
+    unmeasured_layers: int = 0  # layers left on the fixed rule because the time budget ran out
     max_prob_diff: float | None = None  # bf16 vs fp32, largest |p| difference on a fixed prompt
     top1_agree: bool | None = None
     prob_diff_prompt: str = ""
@@ -386,6 +408,19 @@ class KernelReport:
     @property
     def bf16_active(self) -> bool:
         return self.bf16_layers > 0
+
+    def lines(self) -> list[str]:
+        """Plain-text summary (benchmarks, logs): the host, then one line per weight shape."""
+        out = [f"cpu={self.cpu} features={','.join(self.features) or '-'} torch_capability={self.capability} "
+               f"threads={self.threads} autotune={'on' if self.autotuned else 'off'} tune_s={self.seconds:.2f} "
+               f"bf16={'on' if self.bf16_active else 'requested-unused' if self.bf16_requested else 'off'}"]
+        for plan, count in self.shapes:
+            out.append(f"kernels {plan.in_features}x{plan.out_features} (x{count}): " + "  ".join(
+                f"{c.case} rows={c.chosen} {_ms(c.chosen_ms)} (F.linear {_ms(c.ms.get(DEFAULT_KERNEL))})"
+                for c in plan.cases) + ("" if plan.measured else "  [not measured: time budget spent]"))
+        if self.max_prob_diff is not None:
+            out.append(f"bf16_max_prob_diff={self.max_prob_diff:.2e} top1_agree={self.top1_agree}")
+        return out
 
 
 def host_report(autotuned: bool, bf16: bool) -> KernelReport:

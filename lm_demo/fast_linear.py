@@ -144,7 +144,10 @@ def _swap(model: nn.Module) -> list[ThinLinear]:
 
 
 def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
-    """Group ``layers`` by weight shape, measure each group once and install its plan."""
+    """Group ``layers`` by weight shape, measure each group once and install its plan.
+
+    Shapes reached after ``cpu_kernels.TUNE_BUDGET_S`` (a busy machine) keep the fixed rule.
+    """
     groups: dict[tuple, list[ThinLinear]] = {}
     for layer in layers:
         if layer.weight.dtype == torch.float32:
@@ -154,13 +157,17 @@ def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
         with torch.no_grad():
             tensors = [(g.weight.detach(), None if g.weight_in_out is None else g.weight_in_out.detach(),
                         None if g.bias is None else g.bias.detach()) for g in group]
-        plan = ck.tune_shape(tensors, bf16=bf16)
-        kernels = tuple(plan.kernel_for(c.name) for c in ROW_CASES)
-        for layer in group:
-            layer.install(kernels)  # type: ignore[arg-type]
+        plan = ck.tune_shape(tensors, bf16=bf16, deadline=t0 + ck.TUNE_BUDGET_S)
+        if plan is None:
+            plan = ck.fixed_plan(group[0].in_features, group[0].out_features, group[0].kernels)
+            report.unmeasured_layers += len(group)
+        else:
+            kernels = tuple(plan.kernel_for(c.name) for c in ROW_CASES)
+            for layer in group:
+                layer.install(kernels)  # type: ignore[arg-type]
+            if any(KERNELS[k].bf16 for k in kernels):
+                report.bf16_layers += len(group)
         report.shapes.append((plan, len(group)))
-        if any(KERNELS[k].bf16 for k in kernels):
-            report.bf16_layers += len(group)
     report.seconds = time.perf_counter() - t0
 
 

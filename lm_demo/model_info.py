@@ -75,11 +75,12 @@ def kernel_rows(report: Any) -> list[list[Any]]:
 
     ``ms`` is the fastest timed pass over the sampled layers of that shape
     (``cpu_kernels.tune_shape``); speedup is ``F.linear``'s time over the chosen kernel's.
+    Both are None for a shape left on the fixed rule (the time budget ran out first).
     """
     rows = []
     for plan, count in report.shapes:
         row: list[Any] = [f"{plan.in_features}→{plan.out_features}", count]
         for c in plan.cases:
-            row.append((c.chosen, c.ms[c.chosen], c.speedup_vs_default))
+            row.append((c.chosen, c.chosen_ms, c.speedup_vs_default))
         rows.append(row)
     return rows

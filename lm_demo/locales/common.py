@@ -97,6 +97,8 @@ ES.update({
     "mp.kern.col.2-8": "2-8 filas",
     "mp.kern.col.9-256": "9-256 filas",
     "mp.kern.table": "Núcleo elegido por forma y filas",
+    "mp.kern.unmeasured": "regla fija, sin medir",
+    "mp.kern.partial": "La máquina estaba ocupada: la medición se cortó a los {budget} s y {layers} capas siguen con la regla fija; se medirán en la próxima carga.",
     "mp.status.bf16": " · capas lineales en bf16",
 })
 EN.update({
@@ -118,6 +120,8 @@ EN.update({
     "mp.kern.col.2-8": "2-8 rows",
     "mp.kern.col.9-256": "9-256 rows",
     "mp.kern.table": "Kernel chosen per shape and rows",
+    "mp.kern.unmeasured": "fixed rule, not measured",
+    "mp.kern.partial": "The machine was busy: measuring stopped after {budget} s and {layers} layers keep the fixed rule; they will be measured at the next load.",
     "mp.status.bf16": " · linear layers in bf16",
 })
 

@@ -42,6 +42,7 @@ def _number(x: float, digits: int = 2) -> str:
 
 def kernels_markdown(loaded: Any) -> str:
     """What was measured on this CPU at load, the bf16 mode and its probability difference."""
+    from lm_demo.cpu_kernels import TUNE_BUDGET_S
     from lm_demo.model_info import kernel_report
 
     report = kernel_report(loaded)
@@ -51,6 +52,8 @@ def kernels_markdown(loaded: Any) -> str:
              T("mp.kern.host", cpu=report.cpu, features=", ".join(report.features) or "-",
                capability=report.capability, threads=report.threads)]
     parts.append(T("mp.kern.tuned", seconds=_number(report.seconds)) if report.autotuned else T("mp.kern.fixed"))
+    if report.unmeasured_layers:
+        parts.append(T("mp.kern.partial", budget=_number(TUNE_BUDGET_S, 0), layers=report.unmeasured_layers))
     if not report.bf16_requested:
         parts.append(T("mp.kern.bf16.off"))
     elif not report.bf16_available:
@@ -75,7 +78,9 @@ def kernels_frame(loaded: Any) -> Any:
     report = kernel_report(loaded)
     data = []
     for row in kernel_rows(report) if report is not None else []:
-        cells = [f"{name} {_number(ms)} ms (×{_number(speedup, 1)})" for name, ms, speedup in row[2:]]
+        cells = [f"{name} {_number(ms)} ms (×{_number(speedup, 1)})" if ms is not None and speedup is not None
+                 else f"{name} {_number(ms)} ms" if ms is not None else f"{name} ({T('mp.kern.unmeasured')})"
+                 for name, ms, speedup in row[2:]]
         data.append(row[:2] + cells)
     return pd.DataFrame(data, columns=columns)
 
