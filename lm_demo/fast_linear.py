@@ -109,7 +109,8 @@ class ThinLinear(nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         rows = x2.shape[0]
-        if not self.use_kernels or rows == 0 or rows > MAX_THIN_ROWS or x2.dtype != torch.float32:
+        if not self.use_kernels or rows == 0 or rows > MAX_THIN_ROWS or x2.dtype != torch.float32 \
+                or x2.requires_grad:  # a gradient through the input (saliency): packed kernels have none
             y = nn.functional.linear(x2, self.weight, self.bias)
         else:
             run, w, b, contiguous = self._routes[0 if rows == 1 else 1 if rows <= _FEW_HI else 2]

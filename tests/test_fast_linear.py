@@ -161,3 +161,16 @@ def test_bf16_mode_reports_the_true_probability_difference(bundled):
     assert 0 < true_max < 0.05  # reduced precision: a visible but small difference
     assert report.max_prob_diff == pytest.approx(true_max, rel=1e-3, abs=1e-6)
     assert all(layer.use_kernels for layer in layers)  # the fp32 comparison left the kernels on
+
+
+def test_gradient_through_the_input_still_flows():
+    """A tab may ask which input mattered (a gradient w.r.t. the embeddings): packed kernels have no
+    backward, so such calls take ``F.linear``."""
+    conv, thin = _conv_and_thin(3)
+    if ck.available("oneDNN"):
+        thin.install(("oneDNN", "oneDNN", "oneDNN"))
+    x = torch.randn(3, 24, requires_grad=True)
+    thin(x).sum().backward()
+    x_ref = x.detach().clone().requires_grad_(True)
+    conv(x_ref).sum().backward()
+    assert torch.allclose(x.grad, x_ref.grad, atol=1e-5)
