@@ -290,14 +290,20 @@ _PLANS_LOCK = threading.Lock()
 
 
 def _time_case(case: RowCase, names: list[str], layers: list[tuple[torch.Tensor, torch.Tensor | None,
-               torch.Tensor | None]]) -> dict[str, float]:
-    """Fastest ms of each candidate's pass over ``layers`` with ``case.timed_at`` rows, rounds interleaved."""
+               torch.Tensor | None]], layouts: dict[str, list[Any]]) -> dict[str, float]:
+    """Fastest ms of each candidate's pass over ``layers`` with ``case.timed_at`` rows, rounds interleaved.
+
+    ``layouts`` keeps the prepared weights between cases (as ``ThinLinear.install`` shares them),
+    except MKL's packing, which is for one row count.
+    """
     in_features = layers[0][0].shape[1]
     x = torch.randn(case.timed_at, in_features, generator=torch.Generator().manual_seed(0))
     prepared = {}
     for n in names:
         k = KERNELS[n]
-        prepared[n] = [(prepare(k.layout, w, w_io, case.timed_at), prepare_bias(k, b)) for w, w_io, b in layers]
+        if k.layout not in layouts or k.exact_rows:
+            layouts[k.layout] = [prepare(k.layout, w, w_io, case.timed_at) for w, w_io, _ in layers]
+        prepared[n] = [(w, prepare_bias(k, b)) for w, (_, _, b) in zip(layouts[k.layout], layers)]
     runs = {n: KERNELS[n].run for n in names}
     times: dict[str, list[float]] = {n: [] for n in names}
     live = list(names)
@@ -349,12 +355,13 @@ def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tenso
         if deadline is not None and t0 > deadline:
             return None
         kept = {"oi"}  # the parameter itself: no copy
-        choices = []
+        choices, layouts = [], {}
         for case in ROW_CASES:
-            ms = _time_case(case, candidates(case, bf16), sample)
+            ms = _time_case(case, candidates(case, bf16), sample, layouts)
             chosen = _choose(ms, kept)
             kept.add(KERNELS[chosen].layout)
             choices.append(CaseChoice(case.name, case.timed_at, chosen, ms))
+        del layouts
         plan = ShapePlan(int(w0.shape[1]), int(w0.shape[0]), len(sample), choices, time.perf_counter() - t0)
         _PLANS[key] = plan
     log.info("cpu_kernels: %dx%d (%d layers timed, %.2f s, %d threads%s): %s", plan.in_features,

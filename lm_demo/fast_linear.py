@@ -154,7 +154,8 @@ def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
         if layer.weight.dtype == torch.float32:
             groups.setdefault((tuple(layer.weight.shape), layer.bias is not None), []).append(layer)
     t0 = time.perf_counter()
-    for group in groups.values():
+    # Biggest first (by the bytes a forward reads): if the budget runs out, what is left matters least.
+    for group in sorted(groups.values(), key=lambda g: -len(g) * g[0].weight.numel()):
         with torch.no_grad():
             tensors = [(g.weight.detach(), None if g.weight_in_out is None else g.weight_in_out.detach(),
                         None if g.bias is None else g.bias.detach()) for g in group]
