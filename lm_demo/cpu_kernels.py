@@ -408,6 +408,8 @@ class KernelReport:
     seconds: float = 0.0  # tuning time at this load (0 when every shape came from the cache)
     bf16_layers: int = 0  # layers that use a bf16 kernel for some row case
     unmeasured_layers: int = 0  # layers left on the fixed rule because the time budget ran out
+    copy_bytes: int = 0  # weight copies the chosen kernels hold beside the parameters
+    model_bytes: int = 0  # the parameters themselves
     max_prob_diff: float | None = None  # bf16 vs fp32, largest |p| difference on a fixed prompt
     top1_agree: bool | None = None
     prob_diff_prompt: str = ""
@@ -420,7 +422,8 @@ class KernelReport:
         """Plain-text summary (benchmarks, logs): the host, then one line per weight shape."""
         out = [f"cpu={self.cpu} features={','.join(self.features) or '-'} torch_capability={self.capability} "
                f"threads={self.threads} autotune={'on' if self.autotuned else 'off'} tune_s={self.seconds:.2f} "
-               f"bf16={'on' if self.bf16_active else 'requested-unused' if self.bf16_requested else 'off'}"]
+               f"bf16={'on' if self.bf16_active else 'requested-unused' if self.bf16_requested else 'off'} "
+               f"weight_copies_mb={self.copy_bytes / 2**20:.0f} model_mb={self.model_bytes / 2**20:.0f}"]
         for plan, count in self.shapes:
             out.append(f"kernels {plan.in_features}x{plan.out_features} (x{count}): " + "  ".join(
                 f"{c.case} rows={c.chosen} {_ms(c.chosen_ms)} (F.linear {_ms(c.ms.get(DEFAULT_KERNEL))})"

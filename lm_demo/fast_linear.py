@@ -105,6 +105,17 @@ class ThinLinear(nn.Module):
             if "io" not in layouts:
                 self.weight_in_out = None
 
+    def copy_bytes(self) -> int:
+        """Bytes of weight copies held beside the parameter (transposed, packed, bf16 layouts)."""
+        seen, total = {_storage_key(self.weight)}, 0
+        tensors = [r[1] for r in self._routes] + [self.weight_in_out]
+        for t in tensors:
+            for part in t if isinstance(t, tuple) else (t,):
+                if part is not None and _storage_key(part) not in seen:
+                    seen.add(_storage_key(part))
+                    total += part.numel() * part.element_size()
+        return total
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
@@ -123,6 +134,12 @@ class ThinLinear(nn.Module):
     def extra_repr(self) -> str:
         return self._shown_repr or (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}")
+
+
+def _storage_key(t: torch.Tensor) -> tuple:
+    if t.is_mkldnn:  # opaque: no storage to compare, but never shared with a dense tensor
+        return ("mkldnn", id(t))
+    return ("dense", t.untyped_storage().data_ptr())
 
 
 def _swap(model: nn.Module) -> list[ThinLinear]:
@@ -230,9 +247,11 @@ def optimize_for_cpu_inference(model: nn.Module, tokenizer: Any = None, tune: bo
         if report.bf16_active:
             report.max_prob_diff, report.top1_agree = _bf16_prob_diff(model, layers, tokenizer)
             report.prob_diff_prompt = PROB_DIFF_PROMPT
+    report.copy_bytes = sum(layer.copy_bytes() for layer in layers)
+    report.model_bytes = sum(p.numel() * p.element_size() for p in {id(p): p for p in model.parameters()}.values())
     model._lm_demo_kernels = report  # noqa: SLF001
-    log.info("fast_linear: %d layers on %s (%s, %d threads), tuned in %.2f s%s%s", len(layers), report.cpu,
-             report.capability, report.threads, report.seconds,
+    log.info("fast_linear: %d layers on %s (%s, %d threads), tuned in %.2f s, weight copies %+.0f MB%s%s",
+             len(layers), report.cpu, report.capability, report.threads, report.seconds, report.copy_bytes / 2**20,
              f"; bf16 in {report.bf16_layers} layers, max |dp| vs fp32 {report.max_prob_diff:.2e}"
              if report.bf16_active else "",
              f"; bf16 requested but unavailable ({report.bf16_reason})" if bf16 and not report.bf16_available else "")

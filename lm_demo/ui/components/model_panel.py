@@ -52,6 +52,8 @@ def kernels_markdown(loaded: Any) -> str:
              T("mp.kern.host", cpu=report.cpu, features=", ".join(report.features) or "-",
                capability=report.capability, threads=report.threads)]
     parts.append(T("mp.kern.tuned", seconds=_number(report.seconds)) if report.autotuned else T("mp.kern.fixed"))
+    parts.append(T("mp.kern.memory", copies=_number(report.copy_bytes / 2**20, 0),
+                   model=_number(report.model_bytes / 2**20, 0)))
     if report.unmeasured_layers:
         parts.append(T("mp.kern.partial", budget=_number(TUNE_BUDGET_S, 0), layers=report.unmeasured_layers))
     if not report.bf16_requested:
