@@ -174,3 +174,15 @@ def test_gradient_through_the_input_still_flows():
     x_ref = x.detach().clone().requires_grad_(True)
     conv(x_ref).sum().backward()
     assert torch.allclose(x.grad, x_ref.grad, atol=1e-5)
+
+
+def test_copy_bytes_counts_only_layouts_beside_the_parameter():
+    lin = torch.nn.Linear(32, 48)
+    thin = ThinLinear(lin.weight, lin.bias, None, lin)
+    thin.install(("F.linear", "W·xᵀ", "F.linear"))
+    assert thin.copy_bytes() == 0  # both use the parameter itself
+    thin.install(("x@W", "x@W", "W·xᵀ"))
+    assert thin.copy_bytes() == 32 * 48 * 4  # one transposed copy, shared by two cases
+    if ck.available("mkl-packed"):
+        thin.install(("mkl-packed", "F.linear", "F.linear"))
+        assert thin.copy_bytes() >= 32 * 48 * 4  # the packed buffer (the parameter it also holds is not counted)
