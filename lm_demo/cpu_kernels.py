@@ -10,9 +10,10 @@ candidate kernels on the layers themselves, for the row counts the app uses,
 and keeps the fastest.
 
 What is timed: a pass of each candidate over the model's own layers of one
-weight shape (up to ``SAMPLE_BYTES`` of them, so a big model's weights come
-from memory as they do in a forward, while a small model's stay in cache as
-they do in a forward), rounds interleaved so that a burst of load from other
+weight shape (up to ``sample_bytes()`` of them, twice the last-level cache,
+so a big model's weights come from memory as they do in a forward, while a
+small model's stay in cache as they do in a forward; a single weight bigger
+than that, the LM head, is timed on its first output rows), rounds interleaved so that a burst of load from other
 processes falls on every candidate alike, and each candidate's fastest round
 kept (load only ever adds time: on a shared 2-core machine a median still
 moved 2-10x between runs, the fastest round far less).  Results are cached per
@@ -70,8 +71,8 @@ ROW_CASES = (RowCase("1", 1, 1, 1), RowCase("2-8", 2, 8, 3), RowCase("9-256", 9,
 MAX_THIN_ROWS = ROW_CASES[-1].hi
 #: A kernel within this factor of the fastest that needs no new weight copy wins.
 TOLERANCE = 1.05
-#: Weights timed per shape: more than the L3 cache of the CPUs we met (32 MB).
-SAMPLE_BYTES = 64 * 2**20
+#: Weights timed per shape, at least: twice the 32 MB L3 of the CPUs we met (see ``sample_bytes``).
+MIN_SAMPLE_BYTES = 64 * 2**20
 #: A model's whole measurement stops after this long (a machine busy with other work);
 #: shapes not reached keep the fixed rule and are measured again at the next load.
 TUNE_BUDGET_S = 6.0
@@ -144,6 +145,26 @@ def bf16_support() -> tuple[bool, str]:
     except Exception:  # noqa: BLE001 - an old or unusual build
         ok = False
     return (True, "") if ok else (False, "no_bf16")
+
+
+@functools.lru_cache(maxsize=1)
+def sample_bytes() -> int:
+    """Weight bytes timed per shape: twice the last-level cache (Linux sysfs), at least ``MIN_SAMPLE_BYTES``.
+
+    So a sample streams from memory wherever the model's weights do (a Xeon's L3 can hold 100 MB+).
+    """
+    best = 0
+    for index in ("index3", "index2"):
+        try:
+            text = open(f"/sys/devices/system/cpu/cpu0/cache/{index}/size", encoding="ascii").read().strip()
+        except OSError:
+            continue
+        mult = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
+        try:
+            best = max(best, int(text.rstrip("KMGkmg")) * mult)
+        except ValueError:
+            continue
+    return max(MIN_SAMPLE_BYTES, 2 * best)
 
 
 # --------------------------------------------------------------------------- candidates
@@ -339,13 +360,20 @@ def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tenso
                bf16: bool = False, deadline: float | None = None) -> ShapePlan | None:
     """Time every candidate on ``layers`` [(weight (out, in), weight (in, out) or None, bias)], cached.
 
-    All layers must share one shape.  Only the first ones up to ``SAMPLE_BYTES`` are timed.
+    All layers must share one shape.  Only the first ones up to ``sample_bytes()`` are timed;
+    a single bigger weight (the LM head) on its first output rows up to that size: the cost
+    per output row is the same, and preparing and timing a 50257-row head whole took seconds.
     The cache key is (shape, bias, sample size, precision mode, torch threads).  None when
     the plan is not cached and ``time.perf_counter()`` is already past ``deadline``.
     """
     w0 = layers[0][0]
     size = w0.numel() * w0.element_size()
-    sample = layers[: max(1, min(len(layers), SAMPLE_BYTES // max(size, 1)))]
+    budget = sample_bytes()
+    sample = layers[: max(1, min(len(layers), budget // max(size, 1)))]
+    if size > budget:
+        n = max(1, budget // (w0.shape[1] * w0.element_size()))
+        w, b = sample[0][0][:n], sample[0][2]
+        sample = [(w, None, None if b is None else b[:n])]  # (in, out) for the slice: prepared if timed
     key = (tuple(w0.shape), layers[0][2] is not None, len(sample), bool(bf16), torch.get_num_threads())
     with _PLANS_LOCK:
         if key in _PLANS:
