@@ -48,6 +48,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import platform
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,9 +59,10 @@ from torch.nn import functional as F
 
 log = logging.getLogger("lm_demo.cpu_kernels")
 
-#: How many rows each case serves and at which row count it is timed.
 @dataclass(frozen=True)
 class RowCase:
+    """Calls with ``lo``..``hi`` rows share one kernel, chosen by timing ``timed_at`` rows."""
+
     name: str
     lo: int
     hi: int
@@ -111,7 +113,7 @@ def cpu_name() -> str:
     fields = dict(
         (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in info.splitlines()) if v
     )
-    name = fields.get("model name") or __import__("platform").processor() or "CPU"
+    name = fields.get("model name") or platform.processor() or "CPU"
     if fields.get("cpu family") and fields.get("model"):
         name += f" (family {fields['cpu family']} model {fields['model']})"
     return name
