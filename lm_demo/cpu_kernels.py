@@ -81,7 +81,7 @@ MIN_SAMPLE_BYTES = 64 * 2**20
 TUNE_BUDGET_S = 6.0
 #: Interleaved timing rounds per case: at least ``MIN_ROUNDS``, then more while the case
 #: has taken less than ``CASE_BUDGET_S`` (small shapes get many cheap rounds, big ones few).
-MIN_ROUNDS, MAX_ROUNDS, CASE_BUDGET_S = 3, 25, 0.12
+MIN_ROUNDS, MAX_ROUNDS, CASE_BUDGET_S = 3, 25, 0.05
 
 BF16_ENV = "LM_DEMO_CPU_BF16"
 AUTOTUNE_ENV = "LM_DEMO_CPU_AUTOTUNE"
