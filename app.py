@@ -1,4 +1,4 @@
-"""Start lm_demo: ``python app.py [--model NAME] [--host H] [--port P] [--share]``.
+"""Start lm_demo: ``python app.py [--model NAME] [--host H] [--port P] [--share] [--cpu-bf16]``.
 
 Also the Hugging Face Spaces entry point (``app_file: app.py``).
 """
@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--share", action="store_true", help="crear un enlace público temporal de Gradio")
     ap.add_argument("--data-dir", default=None,
                     help="carpeta con los corpus locales (por defecto $LM_DEMO_DATA_DIR o ../shared/data)")
+    ap.add_argument("--cpu-bf16", action="store_true",
+                    help="en CPU, permitir capas lineales en bf16 donde la CPU lo tenga y sea más rápido "
+                    "(como LM_DEMO_CPU_BF16=1; la pestaña Modelo muestra la diferencia de probabilidad frente a fp32)")
     return ap.parse_args(argv)
 
 
@@ -36,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["LM_DEMO_MODEL"] = args.model
     if args.data_dir:
         os.environ["LM_DEMO_DATA_DIR"] = args.data_dir
+    if args.cpu_bf16:
+        os.environ["LM_DEMO_CPU_BF16"] = "1"
     from lm_demo.ui.app import build_demo, launch_kwargs, warm_up
 
     demo = build_demo()

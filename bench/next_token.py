@@ -14,9 +14,14 @@ ids and labels for the top tokens.  Offline, 2 threads.
 
 ``next_token_ms`` is a new prompt every call (no logits cache); the line
 before it shows a slider move on the same prompt, which the cache serves.
+The calls alternate (baseline, ours, ours with defaults, slider move), so a
+burst of load from other processes falls on each alike.
 
-Run: ``.venv/bin/python bench/next_token.py``.  Last line ``next_token_ms=<x>``
-(target <= 60).
+Run: ``.venv/bin/python bench/next_token.py`` (``--bf16`` for the reduced-precision
+mode, ``--no-autotune`` for the fixed kernel rule).  Last lines:
+``next_token_vs_bare=<x>`` (ours over the baseline; target <= 0.7),
+``next_token_ms=<x>`` (target <= 60 on a quiet host) and
+``load_avg=<1-min load at start>,<at end>``.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from lm_demo.fast_linear import optimize_for_cpu_inference  # noqa: E402
+from lm_demo.fast_linear import kernel_report, optimize_for_cpu_inference  # noqa: E402
 from lm_demo.models import BUNDLED_NAME, LoadedModel, load_model  # noqa: E402
 from lm_demo.next_token import next_token_distribution  # noqa: E402
 
@@ -53,18 +58,31 @@ def prompt_of(tokenizer, n: int) -> str:
     raise RuntimeError("no prompt of the wanted length")
 
 
-def median_ms(fn, repeats: int = REPEATS) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+def median_ms(fns: dict, repeats: int = REPEATS) -> dict[str, float]:
+    """Median ms of each function, calls alternated round by round (after 3 warm-up rounds)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(3 + repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            if i >= 3:
+                times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(v) for name, v in times.items()}
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bf16", action="store_true", help="reduced-precision mode (LM_DEMO_CPU_BF16=1)")
+    ap.add_argument("--no-autotune", action="store_true", help="fixed kernel rule (LM_DEMO_CPU_AUTOTUNE=0)")
+    ap.add_argument("--repeats", type=int, default=REPEATS)
+    args = ap.parse_args()
+    if args.bf16:
+        os.environ["LM_DEMO_CPU_BF16"] = "1"
+    if args.no_autotune:
+        os.environ["LM_DEMO_CPU_AUTOTUNE"] = "0"
+    load_start = os.getloadavg()[0]
     torch.set_num_threads(2)
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -75,7 +93,9 @@ def main() -> None:
     # The app's copy gets what models.load_model does to every CPU model
     # (lm_demo.fast_linear); the baseline keeps the plain transformers model.
     fast = copy.deepcopy(model)
-    optimize_for_cpu_inference(fast)
+    optimize_for_cpu_inference(fast, tokenizer=tok)
+    for line in kernel_report(fast).lines():
+        print(line)
     loaded = LoadedModel("gpt2-small-shape", "random init", "local", fast, tok, "cpu", "float32")
     prompt = prompt_of(tok, PROMPT_TOKENS)
     ids = torch.tensor([tok(prompt, add_special_tokens=False)["input_ids"]])
@@ -96,17 +116,17 @@ def main() -> None:
     def slider_move() -> None:  # same prompt, another temperature: served from the logits cache
         next_token_distribution(loaded, prompt, temperature=next(temps), top_k=40, top_p=0.95, top_n=10)
 
-    base = median_ms(baseline)
-    ms = median_ms(ours)
-    ms_default = median_ms(ours_default)
-    ms_slider = median_ms(slider_move)
+    med = median_ms({"base": baseline, "ours": ours, "default": ours_default, "slider": slider_move}, args.repeats)
+    base, ms, ms_default, ms_slider = med["base"], med["ours"], med["default"], med["slider"]
     print(f"GPT-2-small shape, {ids.shape[1]}-token prompt, {torch.get_num_threads()} threads, "
-          f"median of {REPEATS}")
+          f"median of {args.repeats}")
     print(f"baseline (full forward + softmax + top-10)        {base:7.1f} ms")
     print(f"next_token_distribution (T=0.8, top-k 40, top-p .95) {ms:7.1f} ms   ratio {ms / base:.2f}x")
     print(f"next_token_distribution (defaults)                 {ms_default:7.1f} ms   ratio {ms_default / base:.2f}x")
     print(f"slider moved, same prompt (logits cache)          {ms_slider:7.1f} ms   ratio {ms_slider / base:.2f}x")
+    print(f"next_token_vs_bare={ms / base:.2f}")
     print(f"next_token_ms={ms:.1f}")
+    print(f"load_avg={load_start:.2f},{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

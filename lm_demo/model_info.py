@@ -58,3 +58,29 @@ def human_count(n: int) -> str:
         if n >= div:
             return f"{n / div:.2f} {unit}".replace(".", ",")
     return str(n)
+
+
+def kernel_report(loaded: Any) -> Any:
+    """The CPU kernels measured and chosen when ``loaded`` was loaded (``cpu_kernels.KernelReport``).
+
+    None for a model that is not a CPU inference copy (on a GPU, cuBLAS serves every shape).
+    """
+    from lm_demo.fast_linear import kernel_report as report_of
+
+    return report_of(loaded.model)
+
+
+def kernel_rows(report: Any) -> list[list[Any]]:
+    """One row per weight shape: [``in→out``, layers, then per row case (kernel, ms, speedup vs F.linear)].
+
+    ``ms`` is the fastest timed pass over the sampled layers of that shape
+    (``cpu_kernels.tune_shape``); speedup is ``F.linear``'s time over the chosen kernel's.
+    Both are None for a shape left on the fixed rule (the time budget ran out first).
+    """
+    rows = []
+    for plan, count in report.shapes:
+        row: list[Any] = [f"{plan.in_features}→{plan.out_features}", count]
+        for c in plan.cases:
+            row.append((c.chosen, c.chosen_ms, c.speedup_vs_default))
+        rows.append(row)
+    return rows

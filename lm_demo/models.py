@@ -288,7 +288,7 @@ def _from_pretrained_unlocked(ref: str | Path, local_only: bool, name: str | Non
     model.eval()
     from lm_demo.fast_linear import optimize_for_cpu_inference
 
-    optimize_for_cpu_inference(model)  # inference-only copy: never saved (see fast_linear)
+    optimize_for_cpu_inference(model, tokenizer=tok)  # inference-only copy, kernels measured here (fast_linear)
     return model, tok
 
 

@@ -101,6 +101,56 @@ EN.update({
     "mp.picker.info": "A hub preset, a checkpoint from checkpoints/ or any hub id.",
 })
 
+# The model panel's CPU kernels section (lm_demo.fast_linear / cpu_kernels): what was measured at load.
+ES.update({
+    "mp.kern.title": "Núcleos de CPU elegidos al cargar (medidos en esta máquina)",
+    "mp.kern.host": "**CPU:** {cpu} · {features} · PyTorch usa {capability} · {threads} hilos",
+    "mp.kern.tuned": "Para cada forma de capa y cada número de filas se cronometraron los núcleos candidatos aquí mismo y se quedó el más rápido ({seconds} s al cargar; 0 s si otra carga ya había medido esas formas). Entre paréntesis, cuántas veces más rápido que `F.linear`. 1 fila: un decodificador; 2-8 filas: decodificadores lado a lado; 9-256 filas: un texto de entrada.",
+    "mp.kern.fixed": "Autoajuste desactivado (`LM_DEMO_CPU_AUTOTUNE=0`): se usa la regla fija (`x@W` para 1 fila, `W·xᵀ` para 2-256 filas).",
+    "mp.kern.bf16.off": "**Precisión reducida (bf16):** desactivada. Se activa con `LM_DEMO_CPU_BF16=1` o `python app.py --cpu-bf16`.",
+    "mp.kern.bf16.on": "**Precisión reducida (bf16):** activada en {layers} capas. Diferencia máxima de probabilidad frente a fp32: **{diff}** (en «{prompt}», sobre todo el vocabulario); el token más probable {agree}.",
+    "mp.kern.bf16.agree": "coincide en todas las posiciones",
+    "mp.kern.bf16.disagree": "cambia en alguna posición",
+    "mp.kern.bf16.slower": "**Precisión reducida (bf16):** pedida, pero en esta CPU ningún núcleo bf16 fue más rápido que fp32: se queda en fp32.",
+    "mp.kern.bf16.unavailable.no_bf16": "**Precisión reducida (bf16):** pedida, pero esta CPU no la tiene (oneDNN necesita AVX-512 o AMX): se queda en fp32.",
+    "mp.kern.bf16.unavailable.no_onednn": "**Precisión reducida (bf16):** pedida, pero esta versión de PyTorch no trae oneDNN: se queda en fp32.",
+    "mp.kern.gpu": "Modelo en **{device}**: las multiplicaciones las hace la biblioteca de la GPU; no se miden núcleos de CPU.",
+    "mp.kern.col.shape": "capa (entrada→salida)",
+    "mp.kern.col.layers": "capas",
+    "mp.kern.col.1": "1 fila",
+    "mp.kern.col.2-8": "2-8 filas",
+    "mp.kern.col.9-256": "9-256 filas",
+    "mp.kern.table": "Núcleo elegido por forma y filas",
+    "mp.kern.memory": "Copias de los pesos que usan esos núcleos (traspuestas, empaquetadas, bf16): {copies} MB, además de los {model} MB del modelo.",
+    "mp.kern.unmeasured": "regla fija, sin medir",
+    "mp.kern.partial": "La máquina estaba ocupada: la medición se cortó a los {budget} s y {layers} capas siguen con la regla fija; se medirán en la próxima carga.",
+    "mp.status.bf16": " · capas lineales en bf16",
+})
+EN.update({
+    "mp.kern.title": "CPU kernels chosen at load (measured on this machine)",
+    "mp.kern.host": "**CPU:** {cpu} · {features} · PyTorch uses {capability} · {threads} threads",
+    "mp.kern.tuned": "For each layer shape and row count the candidate kernels were timed right here and the fastest kept ({seconds} s at load; 0 s when another load had already measured those shapes). In brackets, how many times faster than `F.linear`. 1 row: one decoder; 2-8 rows: side-by-side decoders; 9-256 rows: an input text.",
+    "mp.kern.fixed": "Autotuning is off (`LM_DEMO_CPU_AUTOTUNE=0`): the fixed rule is used (`x@W` for 1 row, `W·xᵀ` for 2-256 rows).",
+    "mp.kern.bf16.off": "**Reduced precision (bf16):** off. Turn it on with `LM_DEMO_CPU_BF16=1` or `python app.py --cpu-bf16`.",
+    "mp.kern.bf16.on": "**Reduced precision (bf16):** on in {layers} layers. Largest probability difference against fp32: **{diff}** (on “{prompt}”, over the whole vocabulary); the most likely token {agree}.",
+    "mp.kern.bf16.agree": "agrees at every position",
+    "mp.kern.bf16.disagree": "changes at some position",
+    "mp.kern.bf16.slower": "**Reduced precision (bf16):** requested, but on this CPU no bf16 kernel was faster than fp32: it stays fp32.",
+    "mp.kern.bf16.unavailable.no_bf16": "**Reduced precision (bf16):** requested, but this CPU lacks it (oneDNN needs AVX-512 or AMX): it stays fp32.",
+    "mp.kern.bf16.unavailable.no_onednn": "**Reduced precision (bf16):** requested, but this PyTorch build has no oneDNN: it stays fp32.",
+    "mp.kern.gpu": "Model on **{device}**: the GPU's library does the products; no CPU kernels are measured.",
+    "mp.kern.col.shape": "layer (in→out)",
+    "mp.kern.col.layers": "layers",
+    "mp.kern.col.1": "1 row",
+    "mp.kern.col.2-8": "2-8 rows",
+    "mp.kern.col.9-256": "9-256 rows",
+    "mp.kern.table": "Kernel chosen per shape and rows",
+    "mp.kern.memory": "Weight copies those kernels use (transposed, packed, bf16): {copies} MB, besides the model's {model} MB.",
+    "mp.kern.unmeasured": "fixed rule, not measured",
+    "mp.kern.partial": "The machine was busy: measuring stopped after {budget} s and {layers} layers keep the fixed rule; they will be measured at the next load.",
+    "mp.status.bf16": " · linear layers in bf16",
+})
+
 # Exports shared by every tab: CSV downloads, PNG file names, "copy settings" JSON.
 ES.update({
     "exp.settings": "Ajustes para reproducir (copiar / aplicar)",
