@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lm_demo.charts import PALETTE, new_figure
+from lm_demo.locales.numbers import number
 
 BASE_COLOR = "#8250df"
 TUNED_COLOR = "#1f6feb"
@@ -57,7 +58,7 @@ def _ticks(values: list[float], max_ticks: int = 8) -> dict:
                 1.0)
     decimals = max(0, -math.floor(math.log10(step)) + (1 if step * 10 ** -math.floor(math.log10(step)) == 2.5 else 0))
     ticks = [k * step for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
-    text = ["0" if abs(v) < step / 2 else f"{v:+.{decimals}f}" for v in ticks]
+    text = ["0" if abs(v) < step / 2 else number(v, f"+.{decimals}f") for v in ticks]
     return {"tickmode": "array", "tickvals": ticks, "ticktext": text}
 
 
@@ -100,7 +101,7 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
         )
         fig.add_scatter(
             x=res.char_starts, y=rolling_mean(res.losses, window), mode="lines",
-            name=f"{label} · {smooth_label} (ppl {res.perplexity:.2f})", line=dict(color=color, width=2),
+            name=f"{label} · {smooth_label} (ppl {number(res.perplexity, '.2f')})", line=dict(color=color, width=2),
             hoverinfo="skip", legendgroup=label,
         )
     fig.update_layout(

@@ -55,6 +55,8 @@ def top_table(diff: Any) -> Any:
 
 
 def summary_markdown(comp: Any) -> str:
+    from lm_demo.locales.numbers import number
+
     lines = [T("cmp.summary.models", base=in_code(comp.pair.base), tuned=in_code(comp.pair.tuned))]
     lb, lt = comp.losses_base, comp.losses_tuned
     if lb is not None and lt is not None:
@@ -71,8 +73,9 @@ def summary_markdown(comp: Any) -> str:
         lines.append(T("cmp.summary.no_ppl"))
     d = comp.diff
     if d.gained or d.lost:
-        gain = f"«{d.gained[0].label}» ({d.gained[0].p_base:.3f} → {d.gained[0].p_tuned:.3f})" if d.gained else "—"
-        loss = f"«{d.lost[0].label}» ({d.lost[0].p_base:.3f} → {d.lost[0].p_tuned:.3f})" if d.lost else "—"
+        shift = lambda s: f"«{s.label}» ({number(s.p_base, '.3f')} → {number(s.p_tuned, '.3f')})"  # noqa: E731
+        gain = shift(d.gained[0]) if d.gained else "—"
+        loss = shift(d.lost[0]) if d.lost else "—"
         lines.append(T("cmp.summary.diff", tv=d.total_variation, gain=gain, loss=loss))
     else:
         lines.append(T("cmp.summary.nodiff"))

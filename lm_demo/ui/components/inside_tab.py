@@ -23,6 +23,7 @@ import gradio as gr
 from lm_demo.charts.decoding import COLOR_MAP
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
 from lm_demo.errors import UserError
+from lm_demo.locales.numbers import number
 from lm_demo.stepping import MAX_TOP_N
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint
@@ -98,7 +99,7 @@ def lens_table(lens: Any) -> Any:
     final = lens.top_labels[-1][-1]
     names = _row_names(lens.n_layers)
     rows = [[names[i], lens.top_labels[i][-1], round(lens.top_probs[i][-1], 4), round(lens.final_probs[i][-1], 4),
-             " · ".join(f"{lab} {p * 100:.1f}%" for _, lab, p in lens.last_top[i][1:])]
+             " · ".join(f"{lab} {number(p * 100, '.1f')}%" for _, lab, p in lens.last_top[i][1:])]
             for i in range(len(lens.top_ids))]
     cols = [T("ins.lens.col.layer"), T("ins.lens.col.top"), T("ins.lens.col.prob"),
             T("ins.lens.col.final", token=final), T("ins.lens.col.others")]
@@ -206,9 +207,9 @@ def _branches(st: Any) -> tuple[str, Any]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind, b in kinds:
         mean = b.mean_logprob
-        ppl = f"{math.exp(-mean):.2f}" if mean is not None else "—"
-        mean_s = f"{mean:.3f}" if mean is not None else "—"
-        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {b.cum_logprob:.2f} | "
+        ppl = number(math.exp(-mean), ".2f") if mean is not None else "—"
+        mean_s = number(mean, ".3f") if mean is not None else "—"
+        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {number(b.cum_logprob, '.2f')} | "
                      f"{mean_s} | {ppl} |")
     if st.saved.ids == st.current.ids:
         lines.append("\n" + T("ins.branch.same"))
@@ -366,7 +367,7 @@ def compare_table(comp: Any) -> Any:
     import pandas as pd
 
     names = _row_names(max(comp.lens_base.n_layers, comp.lens_tuned.n_layers))
-    fmt = lambda tok, p: "—" if tok is None else f"{tok} ({p:.3f})"  # noqa: E731
+    fmt = lambda tok, p: "—" if tok is None else f"{tok} ({number(p, '.3f')})"  # noqa: E731
     rows = [[names[r.layer] if r.layer < len(names) else str(r.layer), fmt(r.base_token, r.base_prob),
              fmt(r.tuned_token, r.tuned_prob), T("ins.cmp.yes") if r.changed else T("ins.cmp.no")] for r in comp.rows]
     cols = [T("ins.cmp.col.layer"), T("ins.cmp.col.base", name=comp.pair.base),

@@ -31,13 +31,16 @@ def model_status(model_name: str | None) -> str:
 def model_details(model_name: str | None) -> tuple[str, Any, str, Any]:
     import pandas as pd
 
+    from lm_demo.locales.numbers import number
     from lm_demo.model_info import human_count, summarize
     from lm_demo.models import load_model
 
     s = summarize(load_model(model_name))
-    facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=f"{s.parameters:,}",
+    facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=number(s.parameters, ","),
               layers=s.layers, width=s.width, heads=s.heads, context=s.context, vocab=s.vocab)
-    modules = pd.DataFrame(s.named_modules, columns=[T("mp.col.module"), T("mp.col.class"), T("mp.col.own_params")])
+    named = [(T("mp.root") if i == 0 and not name else name, cls, n)
+             for i, (name, cls, n) in enumerate(s.named_modules)]
+    modules = pd.DataFrame(named, columns=[T("mp.col.module"), T("mp.col.class"), T("mp.col.own_params")])
     return facts, s.config, s.module_tree, modules
 
 

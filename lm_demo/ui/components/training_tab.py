@@ -26,7 +26,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.training import HP_PRESETS
-from lm_demo.ui.common import T, UIContext, compose, guard, notes_markdown
+from lm_demo.ui.common import T, UIContext, compose, guard
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
     DEFAULT_PRESET,
@@ -47,6 +47,7 @@ from lm_demo.ui.components.training_view import (
     figures,
     history_file,
     job_settings,
+    notes_markdown_of,
     overfit_markdown,
     samples_markdown,
     status_markdown,
@@ -159,7 +160,7 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
     owner = running and job is busy and bool(job_id) and job_id == job.id
     status = status_markdown(busy if busy is not None and busy.kind != "train" else job, events, owner)
     loss, ppl = figures(events, log_scale, job_settings(job))
-    notes = notes_markdown(list(dict.fromkeys(e["text"] for e in events if e["type"] == "note")))  # a resume repeats some
+    notes = notes_markdown_of(events)
     saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
     use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
     if running:

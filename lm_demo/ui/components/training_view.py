@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.ui.common import T, retranslate
+from lm_demo.ui.common import T, notes_markdown, retranslate
 
 # Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
 TRAIN_SETTINGS: dict[str, dict] = {}
@@ -17,10 +17,13 @@ HISTORY_COLUMNS = ("step", "epoch", "train_loss", "eval_loss", "eval_perplexity"
 
 
 def fmt(x: Any, digits: int = 3) -> str:
+    """A metric in the reader's language (``1.557`` tokens/s in Spanish, ``1,557`` in English)."""
+    from lm_demo.locales.numbers import number
+
     if x is None:
         return "—"
     if isinstance(x, float):
-        return f"{x:,.{digits}f}" if abs(x) < 1e5 else f"{x:,.0f}"
+        return number(x, f",.{digits}f" if abs(x) < 1e5 else ",.0f")
     return str(x)
 
 
@@ -83,6 +86,15 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
     if ckpt:
         parts.append(T("train.status.saved", name=ckpt))
     return "\n\n".join(parts)
+
+
+def notes_markdown_of(events: list[dict]) -> str:
+    """The run's notes, each written in the reader's language from its key (a note posted as text only,
+    by an older run, is translated back from its text); once each: a resumed run repeats some."""
+    from lm_demo.locales import from_ref
+
+    texts = [from_ref(e.get("ref")) or e.get("text", "") for e in events if e.get("type") == "note"]
+    return notes_markdown(list(dict.fromkeys(texts)))
 
 
 def overfit_markdown(events: list[dict]) -> str:
@@ -168,5 +180,5 @@ def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -
     return loss, ppl
 
 
-__all__ = ["status_markdown", "overfit_markdown", "samples_markdown", "job_settings", "history_frame",
+__all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings", "history_frame",
            "history_file", "figures", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
