@@ -11,7 +11,7 @@ import threading
 
 import gradio as gr
 
-from lm_demo.ui import i18n, limits, sessions
+from lm_demo.ui import i18n, limits, relang, sessions
 from lm_demo.ui.common import T, UIContext, compose, static_ui
 from lm_demo.ui.components import (
     compare_tab,
@@ -73,19 +73,11 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
         # Before the Blocks closes (its config is computed then): one marker per translated prop.
         i18n.localize_blocks(demo.blocks.values())
         # The switch relabels the page in the browser (its JS) and tells the server, which relabels
-        # what the browser cannot: tab labels and empty tables' headers (off the queue, so a long
-        # job never delays it); then the model line.  On load: the stored choice, the same way.
-        relabel_tabs = i18n.tab_items(demo.blocks.values())
-        relabel_tables = i18n.empty_tables(demo.blocks.values())
-        sync = i18n.lang_sync(relabel_tabs, relabel_tables)
-        lang.input(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
-                   js=i18n.switch_js(len(relabel_tables)), api_visibility="private", queue=False,
-                   show_progress="hidden").then(
-            model_panel.model_status, [model], [status], api_visibility="private", show_progress="hidden")
+        # what the browser cannot (tab labels, empty tables' headers: off the queue, so a long job
+        # never delays it), then redraws the model line and every tab's results in the new language.
+        # On load: the stored choice, the same way.
         demo.load(None, None, [lang], js=i18n.STORED_JS, api_visibility="private")  # in the browser, at once
-        demo.load(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
-                  js=i18n.load_js(len(relabel_tables)), api_visibility="private", queue=False,
-                  show_progress="hidden")
+        relang.wire(demo, lang, ctx.redraws, [(model_panel.model_status, [model], [status])])
     i18n.api_info_in_spanish(demo)
     return demo
 

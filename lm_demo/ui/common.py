@@ -250,6 +250,8 @@ class UIContext:
     model: gr.Dropdown  # the global model picker (a name for models.load_model)
     model_status: gr.Markdown
     refresh_callbacks: list[Callable[[], Any]] = field(default_factory=list)
+    # What each tab redraws after a language switch (``ui.relang.Redraw``).
+    redraws: list[Any] = field(default_factory=list)
     tabs: Any = None  # the gr.Tabs holding every tab (to switch tabs from a scenario)
     # Components other tabs may drive (e.g. the guide's scenarios), keyed "<tab>.<name>".
     components: dict[str, Any] = field(default_factory=dict)

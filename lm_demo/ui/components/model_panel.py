@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, in_code, plain
 
 
@@ -53,4 +54,7 @@ def build(ctx: UIContext) -> None:
             config = gr.JSON(label=T("mp.config"))
             tree = gr.Code(label=T("mp.tree"), language=None, lines=20)
         modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360)
-        show.click(model_details, [ctx.model], [facts, config, tree, modules], api_name="model_info")
+        outputs = [facts, config, tree, modules]
+        ev = show.click(model_details, [ctx.model], outputs, api_name="model_info")
+        ctx.redraws.append(relang.Redraw(relang.again(model_details, len(outputs)), [relang.remember([ev], [ctx.model])],
+                                         outputs))

@@ -90,6 +90,16 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
     return summary, table, hist, notes_markdown(corpus.notes + loaded.notes), download(csv_path)
 
 
+@guard
+def corpus_preview_page(*args: Any) -> tuple[Any, ...]:
+    """``corpus_preview`` for the page: a corpus that cannot be read shows its message in the panel, with
+    the table and chart left empty (an error would put red badges on both); the API's raises it."""
+    try:
+        return corpus_preview(*args)
+    except gr.Error as e:
+        return f"⚠️ {e.message}", None, None, "", None
+
+
 PROMPT_WORDS = 2
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.training import HP_PRESETS
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, compose, guard
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
@@ -36,6 +37,7 @@ from lm_demo.ui.components.training_corpus import (
     corpus_spec,
     upload_path,
     corpus_preview,
+    corpus_preview_page,
     preset_choices,
     preset_menu,
     preset_options,
@@ -50,6 +52,7 @@ from lm_demo.ui.components.training_view import (
     notes_markdown_of,
     overfit_markdown,
     samples_markdown,
+    starting_view,
     status_markdown,
 )
 from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider
@@ -350,9 +353,14 @@ def build(ctx: UIContext) -> None:
 
         # Registered first so that it, not a private event of the same function, gets the name.
         timer.tick(train_status, status_inputs, status_outputs, api_name="train_status", show_progress="hidden")
+        # The previous run's result goes at once (a failed start gets it back: train_status follows either way).
+        start_btn.click(starting_view, [log_scale], [status, overfit, loss_plot, ppl_plot, samples, notes, use_btn],
+                        queue=False, **quiet)
         start_btn.click(train_start, start_inputs, [owner_id, status, timer, settings], api_name="train_start",
-                        concurrency_limit=1).then(train_status, status_inputs, status_outputs, **quiet)
-        stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False)
+                        concurrency_limit=1, show_progress="hidden").then(train_status, status_inputs,
+                                                                          status_outputs, **quiet)
+        stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False, show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(train_status, status_inputs, status_outputs, on_load=True))
         log_scale.change(train_status, status_inputs, status_outputs, **quiet)
         # re-attach: on page load and when the tab is shown, redraw everything and resume polling
         tab.select(train_status, status_inputs, status_outputs, **quiet)
@@ -361,17 +369,21 @@ def build(ctx: UIContext) -> None:
             root.load(train_status, status_inputs, status_outputs, **quiet)
             root.load(preset_menu, None, [preset], **quiet)
         runs["continue"].click(runs_panel.run_continue, [runs["pick"]], [owner_id, status, timer],
-                               api_name="train_continue", concurrency_limit=1).then(
+                               api_name="train_continue", concurrency_limit=1, show_progress="hidden").then(
             train_status, status_inputs, status_outputs, **quiet)
         runs["use"].click(runs_panel.run_use, [runs["pick"], ctx.model],
                           [ctx.model, base_model, runs["group"], runs["text"], runs["pick"]], api_visibility="private")
         runs["discard"].click(runs_panel.run_discard, [runs["pick"]], [runs["group"], runs["text"], runs["pick"]],
                               api_visibility="private")
         use_btn.click(use_trained, [saved_name, ctx.model], [ctx.model], api_visibility="private")
-        stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
-                        queue=False).then(corpus_preview, corpus_inputs + [base_model],
-                                          [stats_summary, stats_table, stats_hist, stats_notes, stats_csv],
-                                          api_name="train_corpus_stats")
+        stats_outputs = [stats_summary, stats_table, stats_hist, stats_notes, stats_csv]
+        gr.Button(visible=False).click(corpus_preview, corpus_inputs + [base_model], stats_outputs,
+                                       api_name="train_corpus_stats")  # the API; the page shows errors in the panel
+        stats_ev = stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
+                                   queue=False).then(corpus_preview_page, corpus_inputs + [base_model], stats_outputs,
+                                                     api_visibility="private")
+        ctx.redraws.append(relang.Redraw(relang.again(corpus_preview_page, len(stats_outputs)),
+                                         [relang.remember([stats_ev], corpus_inputs + [base_model])], stats_outputs))
         preset.change(preset_options, [preset], [exclude, quijote_lines, sample_prompt], api_visibility="private",
                       queue=False)
         upload.upload(upload_columns, [upload, text_column, txt_mode], [text_column, sample_prompt],
@@ -386,3 +398,4 @@ def build(ctx: UIContext) -> None:
         for comp in summary_inputs:
             comp.change(settings_summary, summary_inputs, [summary], api_visibility="private", queue=False,
                         show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(settings_summary, summary_inputs, [summary], {"queue": False}))

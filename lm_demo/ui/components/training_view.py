@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.ui.common import T, notes_markdown, retranslate
+from lm_demo.ui.common import T, guard, notes_markdown, retranslate
 
 # Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
 TRAIN_SETTINGS: dict[str, dict] = {}
@@ -162,6 +162,16 @@ def history_file(job: Any, events: list[dict]) -> str | None:
     return HISTORY_FILES[job.id]
 
 
+@guard
+def starting_view(log_scale: bool = False) -> tuple[Any, ...]:
+    """What "Empezar a entrenar" shows at once, before the job's first poll: (status, overfitting note, loss
+    and perplexity plots, samples, notes, "use this model" button); nothing of the previous run stays."""
+    import gradio as gr
+
+    loss, ppl = figures([], log_scale)
+    return (T("train.status.stage.corpus"), "", loss, ppl, T("train.samples.empty"), "", gr.Button(visible=False))
+
+
 def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -> tuple[Any, Any]:
     """Loss and perplexity figures; their PNG export is named after ``settings`` (a training job's)."""
     from lm_demo import exports
@@ -181,4 +191,4 @@ def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -
 
 
 __all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings", "history_frame",
-           "history_file", "figures", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
+           "history_file", "figures", "starting_view", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
