@@ -37,11 +37,11 @@ def diff_figure(diff: Any, base_label: str = "antes", tuned_label: str = "despuÃ
                            font=dict(size=15))
     fig.update_layout(
         title=dict(text=title, x=0.01, y=0.98, yanchor="top", font=dict(size=14)) if title else None,
-        height=max(320, 26 * len(rows) + 90), bargap=0.25,
+        height=max(340, 32 * len(rows) + 100), bargap=0.25,
         margin=dict(l=10, r=20, t=60 if title else 30, b=40),
         xaxis=dict(title=f"{tuned_label} âˆ’ {base_label}", zeroline=True, zerolinewidth=2,
                    zerolinecolor="#57606a", **_ticks([s.delta for s in rows])),
-        yaxis=dict(automargin=True, type="category"),
+        yaxis=dict(automargin=True, type="category", tickfont=dict(size=15)),  # the tokens: read from afar
     )
     return fig
 
@@ -105,8 +105,10 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
             hoverinfo="skip", legendgroup=label,
         )
     fig.update_layout(
-        height=380, margin=dict(l=50, r=10, t=40, b=90),
-        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.22, x=0),
+        height=400, margin=dict(l=50, r=10, t=80, b=50),
+        # Above the plot (below Gradio's label): below it, the axis title would sit on the legend.
+        xaxis_title=x_title, yaxis_title=y_title,
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
         hovermode="closest",
     )
     return fig

@@ -49,8 +49,10 @@ def _layout(title: str, y_title: str, x_title: str, log_scale: bool, empty_text:
     empty = bool(empty_text)
     layout: dict = {
         "title": {"text": title, "x": 0.02, "font": {"size": 15}}, "height": 340,
-        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 75},
-        "legend": {"orientation": "h", "y": -0.32}, "hovermode": "x unified",  # below the axis title
+        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 50},
+        # Above the plot, where nothing else is drawn: below it, "paso" would sit on the legend.
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        "hovermode": "x unified",
         "xaxis": {"title": {"text": x_title}, "rangemode": "tozero", "visible": not empty},
         "yaxis": {"title": {"text": y_title}, "type": "log" if log_scale else "linear", "visible": not empty},
     }
