@@ -11,6 +11,7 @@ import threading
 
 import gradio as gr
 
+from lm_demo.ui import classroom as aula
 from lm_demo.ui import i18n, limits, relang, sessions
 from lm_demo.ui.common import T, UIContext, compose, static_ui
 from lm_demo.ui.components import (
@@ -23,17 +24,6 @@ from lm_demo.ui.components import (
     training_tab,
 )
 
-CSS = """
-.lm-status {font-size: 0.95em}
-/* Classroom mode: large type and high contrast for a projector. */
-body.lm-classroom, body.lm-classroom .gradio-container {font-size: 20px !important; color: #000 !important;
-  background: #fff !important; --body-text-color: #000; --block-label-text-size: 18px; --text-md: 20px;
-  --text-lg: 22px; --input-text-size: 20px; --block-title-text-size: 20px; --button-large-text-size: 22px;
-  --color-accent: #0b3d91; --button-primary-background-fill: #0b3d91; --button-primary-text-color: #fff;}
-body.lm-classroom table, body.lm-classroom [role=grid] {font-size: 18px !important;}
-body.lm-classroom .prose, body.lm-classroom .md {font-size: 20px !important; line-height: 1.5;}
-"""
-CLASSROOM_JS = "(on) => { document.body.classList.toggle('lm-classroom', !!on); return on; }"
 # Files Gradio keeps for the app (uploads, the CSVs it serves): every 10 minutes, those older than
 # 2 hours are deleted (a lesson's uploads and downloads outlive the lesson, not the week).
 DELETE_CACHE = (600, 7200)
@@ -65,7 +55,7 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
             inside_tab.build(ctx)
             model_panel.build(ctx)
             guide_tab.build(ctx)
-        classroom.change(None, [classroom], None, js=CLASSROOM_JS, api_visibility="private")
+        classroom.change(None, [classroom], None, js=aula.TOGGLE_JS, api_visibility="private")
         model.change(model_panel.model_status, [model], [status], api_visibility="private")
         demo.load(model_panel.model_status, [model], [status], api_visibility="private")
         for cb in ctx.refresh_callbacks:
@@ -109,7 +99,7 @@ def launch_kwargs() -> dict:
     from starlette.middleware import Middleware
 
     sessions.forget_callbacks[:] = [i18n.forget_sessions]
-    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
-            "i18n": i18n.gradio_i18n(), "head": i18n.head_html(),
+    return {"css": aula.CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
+            "i18n": i18n.gradio_i18n(), "head": i18n.head_html() + aula.HEAD_JS,
             "state_session_capacity": sessions.MAX_SESSIONS,
             "app_kwargs": {"lifespan": sessions.lifespan, "middleware": [Middleware(limits.BodyLimit)]}}

@@ -28,7 +28,7 @@ def samples_html(comp: Any) -> str:
     prompt = html.escape(sb.prompt)
     cell = ("<div class='cmp-cell' style='white-space:pre-wrap;padding:8px 10px;border:1px solid #d0d7de;"
             "border-radius:6px;background:var(--background-fill-secondary, #f6f8fa)'>")
-    head = ("<div style='font-weight:600;padding:4px 2px'>{}</div>")
+    head = ("<div class='cmp-head' style='font-weight:600;padding:4px 2px'>{}</div>")
     parts = ["<div class='cmp-samples' style='display:grid;grid-template-columns:1fr 1fr;gap:8px'>",
              head.format(f"{html.escape(T('cmp.before').capitalize())}: <code>{html.escape(comp.pair.base)}</code>"),
              head.format(f"{html.escape(T('cmp.after').capitalize())}: <code>{html.escape(comp.pair.tuned)}</code>")]
@@ -36,7 +36,7 @@ def samples_html(comp: Any) -> str:
         label = html.escape(T("cmp.sample_header", i=i, seed=seed))
         for side, text in (("base", a), ("tuned", b)):
             parts.append(
-                f"{cell}<div style='font-size:0.8em;opacity:0.7'>{label}</div>"
+                f"{cell}<div class='cmp-sample-label' style='font-size:0.8em;opacity:0.7'>{label}</div>"
                 f"<span class='cmp-sample cmp-sample-{side}'><b style='opacity:0.65'>{prompt}</b>"
                 f"{html.escape(text)}</span></div>"
             )
@@ -179,7 +179,7 @@ def refresh_choices(tuned: str | None, base: str | None) -> tuple[Any, Any]:
 
 def build(ctx: UIContext) -> None:
     tuned_choices, base_choices, default = _choices()
-    with gr.Tab(T("cmp.tab"), id="compare") as tab:
+    with gr.Tab(T("cmp.tab"), id="compare", elem_id="tab-compare") as tab:
         gr.Markdown(T("cmp.intro"))
         with gr.Row():
             tuned = Dropdown(tuned_choices, value=default, label=T("cmp.tuned"), info=T("cmp.tuned.info"),

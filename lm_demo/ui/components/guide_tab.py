@@ -19,7 +19,7 @@ SCENARIOS = (
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("guide.tab"), id="guide"):
+    with gr.Tab(T("guide.tab"), id="guide", elem_id="tab-guide"):
         gr.Markdown(T("guide.intro"))
         gr.Markdown("\n\n".join(f"### {T(f'guide.{k}.title')}\n{T(f'guide.{k}.body')}" for k in TOPICS))
         nt = ctx.components

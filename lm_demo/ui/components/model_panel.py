@@ -46,15 +46,15 @@ def model_details(model_name: str | None) -> tuple[str, Any, str, Any]:
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("mp.tab"), id="model"):
+    with gr.Tab(T("mp.tab"), id="model", elem_id="tab-model"):
         gr.Markdown(T("mp.intro"))
         show = gr.Button(T("mp.show"), elem_id="mp-show")
-        facts = gr.Markdown()
+        facts = gr.Markdown(elem_id="mp-facts")
         with gr.Row():
             config = gr.JSON(label=T("mp.config"))
             tree = gr.Code(label=T("mp.tree"), language=None, lines=20)
-        modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360)
+        modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360, elem_id="mp-modules")
         outputs = [facts, config, tree, modules]
         ev = show.click(model_details, [ctx.model], outputs, api_name="model_info")
-        ctx.redraws.append(relang.Redraw(relang.again(model_details, len(outputs)), [relang.remember([ev], [ctx.model])],
-                                         outputs))
+        kept = relang.remember([ev], [ctx.model])
+        ctx.redraws.append(relang.Redraw(relang.again(model_details, len(outputs)), [kept], outputs))

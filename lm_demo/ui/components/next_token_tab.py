@@ -53,7 +53,7 @@ def next_token(
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("nt.tab"), id="next_token"):
+    with gr.Tab(T("nt.tab"), id="next_token", elem_id="tab-next-token"):
         gr.Markdown(T("nt.intro"))
         with gr.Row():
             with gr.Column(scale=2):

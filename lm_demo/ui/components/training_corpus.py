@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from lm_demo.ui.common import T, guard, notes_markdown
+from lm_demo.ui.common import T, guard, in_code, notes_markdown, plain
 from lm_demo.ui.components.export_panel import download
 from lm_demo.ui.widgets import Dropdown
 
@@ -77,10 +77,11 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
     loaded = load_model(model_name)
     stats = corpus_stats(corpus, loaded.tokenizer)
     source = " + ".join(T(f"train.source.{s}") for s in corpus.source.split("+"))
-    summary = T("train.corpus.summary", label=corpus.label, source=source, origin=corpus.origin, rows=corpus.rows_after)
+    summary = T("train.corpus.summary", label=plain(corpus.label), source=source, origin=in_code(corpus.origin),
+                rows=corpus.rows_after)
     table = pd.DataFrame(stats.table(), columns=[T("train.stats.name"), T("train.stats.value")])
     hist = length_histogram(stats.word_lengths, title="", x_title=T("train.stats.words_axis"),
-                            y_title=T("train.stats.count_axis"))
+                            y_title=T("train.stats.count_axis"), median_label=T("train.stats.median"))
     path = upload_path(upload)
     settings = exports.make_settings("training", **exports.model_names(loaded), params=dict(
         corpus=preset, exclude=list(exclude or []), quijote_lines=quijote_lines, max_rows=max_rows,

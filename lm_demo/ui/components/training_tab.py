@@ -225,7 +225,7 @@ def build(ctx: UIContext) -> None:
     cleanup_leftovers()  # start-up: what an interrupted save left behind
     allowed = _allowed()
     m = MANUAL_START
-    with gr.Tab(T("train.tab"), id="training") as tab:
+    with gr.Tab(T("train.tab"), id="training", elem_id="tab-training") as tab:
         gr.Markdown(T("train.intro"))
         if not allowed:
             gr.Markdown(T("train.disabled"), elem_id="train-disabled")
