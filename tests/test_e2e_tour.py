@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 
 import pytest
@@ -82,15 +81,21 @@ def spanish_left(text: str) -> set[str]:
     return {w for w in _words(text) if w in SPANISH}
 
 
-def _shot(page, name: str, locator: str | None = None) -> None:
+def _shot(page, name: str, locator: str | None = None, doc: bool = True) -> None:
+    """A screenshot in ``artifacts/`` (the element ``locator``, else the whole page); also in ``docs/`` with
+    ``LM_DEMO_UPDATE_DOCS=1``, in 256 colours (a third of the size, the same to the eye)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     if locator:
         page.locator(locator).screenshot(path=str(path))
     else:
         page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("LM_DEMO_UPDATE_DOCS") == "1":
-        shutil.copy(path, REPO / "docs" / name)
+    if doc and os.environ.get("LM_DEMO_UPDATE_DOCS") == "1":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+                REPO / "docs" / name, optimize=True)
 
 
 def _open(page, tab: str) -> None:
@@ -219,7 +224,7 @@ def test_every_tab_in_english_and_in_modo_aula(browser, app_server, tmp_path):
 
         page.locator("#lang-switch").get_by_label("English").check()
         _check_english(page)
-        _shot(page, "tour_english_inside.png")
+        _shot(page, "tour_english_inside.png", doc=False)
 
         page.locator("#lang-switch").get_by_label("Español").check()
         page.wait_for_function("() => (document.querySelector('#nt-entropy')?.innerText || '').includes('Entropía')",
