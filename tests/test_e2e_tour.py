@@ -24,9 +24,9 @@ ES, EN = STRINGS["es"], STRINGS["en"]
 PROMPT = "En el silencio de la noche"
 # 30 short lines, as a class would type them: the 6 held out for evaluation do not fill one block.
 CLASS_LINES = ["Llueve.", "Hace frío.", "Sale el sol.", "Gato negro.", "Leemos.", "Luna llena.", "Comemos.", "Tren.",
-               "Abuela.", "Pájaros.", "Poemas.", "El río.", "Libros.", "Murales.", "Viento.", "Guitarra.", "Estrellas.",
-               "Pan.", "Clase.", "Flores.", "Autobús.", "Ajedrez.", "Nieve.", "Papá lee.", "Cantamos.", "Colinas.",
-               "Palabras.", "Tarde.", "Mar azul.", "Fin."]
+               "Abuela.", "Pájaros.", "Poemas.", "El río.", "Libros.", "Murales.", "Viento.", "Guitarra.",
+               "Estrellas.", "Pan.", "Clase.", "Flores.", "Autobús.", "Ajedrez.", "Nieve.", "Papá lee.", "Cantamos.",
+               "Colinas.", "Palabras.", "Tarde.", "Mar azul.", "Fin."]
 TABS = ("nt", "dec", "cmp", "train", "ins", "mp", "guide")
 TAB_IDS = {"nt": "tab-next-token", "dec": "tab-decoding", "cmp": "tab-compare", "train": "tab-training",
            "ins": "tab-inside", "mp": "tab-model", "guide": "tab-guide"}

@@ -180,8 +180,8 @@ def test_a_corpus_that_cannot_be_read_shows_its_message_only(tmp_path):
 def test_starting_a_run_clears_the_previous_one_at_once():
     from lm_demo.ui.components.training_view import starting_view
 
-    status, overfit, loss, ppl, samples, notes, use_btn = starting_view(False)
-    assert status == STRINGS["es"]["train.status.stage.corpus"] and overfit == "" and notes == ""
+    status, overfit, loss, ppl, samples, notes, use_btn, csv = starting_view(False)
+    assert status == STRINGS["es"]["train.status.stage.corpus"] and overfit == "" and notes == "" and csv is None
     assert not loss.data and not ppl.data and use_btn.visible is False
 
 
@@ -191,3 +191,17 @@ def test_gradios_screen_reader_key_is_translated():
     table = i18n.gradio_i18n()
     assert i18n.FRONT["es"]["common.complete"] == "Completado" and i18n.FRONT["en"]["common.complete"] == "Complete"
     assert table is i18n.gradio_i18n()
+
+
+def test_tables_on_the_page_show_decimals_in_the_readers_language():
+    import pandas as pd
+
+    from lm_demo.ui.common import shown_numbers
+
+    table = pd.DataFrame({"rango": [1, 2], "prob": [0.102477, 0.25], "token": ["␣de", "␣la"]})
+    styled, text = shown_numbers((table, "5,27"))
+    shown = gr.Dataframe(interactive=False).postprocess(styled)
+    assert shown.data == [[1, 0.102477, "␣de"], [2, 0.25, "␣la"]]  # the values: the API and the CSV read these
+    assert shown.metadata["display_value"] == [[1, "0,102477", "␣de"], [2, "0,25", "␣la"]] and text == "5,27"
+    with use_lang("en"):
+        assert shown_numbers(table) is table

@@ -83,7 +83,8 @@ HEAD_JS = """
     if (!P || P.lmPatched || typeof P.react !== "function") return;
     const react = P.react;
     P.react = function (gd, data, layout, config, ...rest) {
-      if (gd && typeof gd === "object" && !Array.isArray(data) && data && data.data) return react.apply(this, arguments);
+      // react(gd, figure): a whole figure, not how Gradio draws: as it is
+      if (data && !Array.isArray(data) && data.data) return react.apply(this, arguments);
       if (gd && gd.nodeType === 1) gd.lmFigure = {data, layout, config};
       return on ? react.call(this, gd, grow(data), big(layout), config, ...rest) : react.apply(this, arguments);
     };

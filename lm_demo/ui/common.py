@@ -212,6 +212,8 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
                             return stop.value
                         except Exception as e:  # noqa: BLE001 - the point of this wrapper
                             raise _to_gr_error(e) from None
+                        if request is not None:
+                            item = shown_numbers(item)
                     yield item
             finally:
                 gen.close()
@@ -226,12 +228,36 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         with use_lang(lang):
             try:
                 check_inputs((args, kwargs))
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001
                 raise _to_gr_error(e) from None
+            return shown_numbers(out) if request is not None else out
 
     _with_request(fn, wrapper)
     return wrapper
+
+
+def _shown_table(value: Any) -> Any:
+    import sys
+
+    pd = sys.modules.get("pandas")  # a handler that made a DataFrame imported pandas
+    if pd is None or not isinstance(value, pd.DataFrame) or value.empty:
+        return value
+    from lm_demo.locales.numbers import number
+
+    decimal = lambda x: number(x) if isinstance(x, float) else x  # noqa: E731 - ints (steps, ids) as they are
+    return value.style.format(decimal, na_rep="")
+
+
+def shown_numbers(out: Any) -> Any:
+    """A handler's outputs for the page: each table's decimals in the reader's language (``0,1025`` in
+    Spanish).  The cells keep their numbers (the API, the CSV and a Python caller read those); Gradio shows
+    the Styler's text.  Called by ``guard`` for Gradio's calls only."""
+    if current_lang() == "en":
+        return out
+    if isinstance(out, tuple):
+        return tuple(_shown_table(v) for v in out)
+    return _shown_table(out)
 
 
 def notes_markdown(notes: list[str]) -> str:

@@ -445,9 +445,9 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
         timer = gr.Timer(2.0, active=False)
         view = [status, table, chart, timer, csv, stop]
         start.click(trials_start, [models, corpus, n_examples, max_steps, lr, seed],
-                    [job_id, *view], api_name="trials_start")
+                    [job_id, *view], api_name="trials_start", show_progress="hidden")  # the status line says it
         timer.tick(trials_status, [job_id], view, api_name="trials_status", show_progress="hidden")
-        stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False)
+        stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False, show_progress="hidden")
         # A reloaded page (or another teacher's) picks up the running or latest comparison.
         tab.select(trials_status, [job_id], view, api_visibility="private", show_progress="hidden")
         ctx.redraws.append(relang.Redraw(trials_status, [job_id], view))

@@ -210,8 +210,8 @@ def _branches(st: Any) -> tuple[str, Any]:
         mean = b.mean_logprob
         ppl = number(math.exp(-mean), ".2f") if mean is not None else "—"
         mean_s = number(mean, ".3f") if mean is not None else "—"
-        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {number(b.cum_logprob, '.2f')} | "
-                     f"{mean_s} | {ppl} |")
+        cum = number(b.cum_logprob, ".2f")
+        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {cum} | {mean_s} | {ppl} |")
     if st.saved.ids == st.current.ids:
         lines.append("\n" + T("ins.branch.same"))
     else:

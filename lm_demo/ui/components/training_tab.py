@@ -354,8 +354,8 @@ def build(ctx: UIContext) -> None:
         # Registered first so that it, not a private event of the same function, gets the name.
         timer.tick(train_status, status_inputs, status_outputs, api_name="train_status", show_progress="hidden")
         # The previous run's result goes at once (a failed start gets it back: train_status follows either way).
-        start_btn.click(starting_view, [log_scale], [status, overfit, loss_plot, ppl_plot, samples, notes, use_btn],
-                        queue=False, **quiet)
+        start_btn.click(starting_view, [log_scale], [status, overfit, loss_plot, ppl_plot, samples, notes, use_btn,
+                                                     history_csv], queue=False, **quiet)
         start_btn.click(train_start, start_inputs, [owner_id, status, timer, settings], api_name="train_start",
                         concurrency_limit=1, show_progress="hidden").then(train_status, status_inputs,
                                                                           status_outputs, **quiet)

@@ -165,11 +165,13 @@ def history_file(job: Any, events: list[dict]) -> str | None:
 @guard
 def starting_view(log_scale: bool = False) -> tuple[Any, ...]:
     """What "Empezar a entrenar" shows at once, before the job's first poll: (status, overfitting note, loss
-    and perplexity plots, samples, notes, "use this model" button); nothing of the previous run stays."""
+    and perplexity plots, samples, notes, "use this model" button, metrics CSV); nothing of the previous run
+    stays."""
     import gradio as gr
 
     loss, ppl = figures([], log_scale)
-    return (T("train.status.stage.corpus"), "", loss, ppl, T("train.samples.empty"), "", gr.Button(visible=False))
+    return (T("train.status.stage.corpus"), "", loss, ppl, T("train.samples.empty"), "", gr.Button(visible=False),
+            None)
 
 
 def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -> tuple[Any, Any]:
@@ -190,5 +192,5 @@ def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -
     return loss, ppl
 
 
-__all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings", "history_frame",
-           "history_file", "figures", "starting_view", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
+__all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings",
+           "history_frame", "history_file", "figures", "starting_view", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
