@@ -99,7 +99,7 @@ class _Poster:
         self.run: Any = None
 
     def __call__(self, event: dict) -> dict:
-        if event.get("type") == "note":  # the page writes it in the reader's language (training_view)
+        if event.get("type") == "note" and not event.get("ref"):  # written in the reader's language (training_view)
             event = {**event, "ref": to_ref(event.get("text"))}
         ev = self.job.post(event) if self.job is not None else dict(event, seq=len(self.history))
         self.history.append(ev)

@@ -36,13 +36,13 @@ log = logging.getLogger("lm_demo")
 @dataclass
 class Redraw:
     """``fn(*inputs) -> outputs`` in the request's language (a guarded handler); ``opts``: the event's queue
-    options; ``on_load``: also after a page load (what a reloaded page shows from the server: a job)."""
+    options.  Not after a page load: a reloaded page has no results yet, and what it shows from the server
+    (a training job) is drawn in the language of the ``lm_lang`` cookie."""
 
     fn: Callable[..., Any]
     inputs: list[Any]
     outputs: list[Any]
     opts: dict = field(default_factory=dict)
-    on_load: bool = False
 
 
 def skips(n: int) -> tuple[Any, ...]:
@@ -165,13 +165,11 @@ def wire(demo: gr.Blocks, lang: gr.Radio, redraws: list[Redraw], after_switch: l
     quiet = dict(api_visibility="private", show_progress="hidden")
     switch = lang.input(sync, [lang, *tables], [*tabs, *tables], js=i18n.switch_js(len(tables)), queue=False,
                         **quiet)
-    load = demo.load(sync, [lang, *tables], [*tabs, *tables], js=i18n.load_js(len(tables)), queue=False, **quiet)
+    demo.load(sync, [lang, *tables], [*tabs, *tables], js=i18n.load_js(len(tables)), queue=False, **quiet)
     for fn, inputs, outputs in after_switch:
         switch.then(fn, inputs, outputs, **quiet)
     for r in redraws:
         switch.then(r.fn, r.inputs, r.outputs, **quiet, **r.opts)
-        if r.on_load:
-            load.then(r.fn, r.inputs, r.outputs, **quiet, **r.opts)
 
 
 __all__ = ["Redraw", "remember", "again", "outputs_only", "with_kept", "skips", "tab_items", "empty_tables",

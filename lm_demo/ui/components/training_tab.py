@@ -360,7 +360,7 @@ def build(ctx: UIContext) -> None:
                         concurrency_limit=1, show_progress="hidden").then(train_status, status_inputs,
                                                                           status_outputs, **quiet)
         stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False, show_progress="hidden")
-        ctx.redraws.append(relang.Redraw(train_status, status_inputs, status_outputs, on_load=True))
+        ctx.redraws.append(relang.Redraw(train_status, status_inputs, status_outputs))
         log_scale.change(train_status, status_inputs, status_outputs, **quiet)
         # re-attach: on page load and when the tab is shown, redraw everything and resume polling
         tab.select(train_status, status_inputs, status_outputs, **quiet)
