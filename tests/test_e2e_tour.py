@@ -154,6 +154,11 @@ def _run_every_tab(page, tmp_path) -> None:
     page.click("#train-stats-btn")  # the corpus panel (its table is redrawn in English too)
     page.wait_for_selector('#train-stats-table [role=row][aria-rowindex="2"]', timeout=60_000)
     page.click("#train-start")
+    for _ in range(15):  # polled every 1.5 s: Gradio's timing text never shows over the status line
+        shown = page.evaluate("() => [...document.querySelectorAll('#train-status .wrap')]"
+                              ".filter((w) => getComputedStyle(w).opacity !== '0' && w.innerText.trim()).length")
+        assert shown == 0
+        page.wait_for_timeout(200)
     page.wait_for_function("() => /Terminado|Detenido|Error/.test(document.querySelector('#train-status').innerText)",
                            timeout=300_000)
     status = page.inner_text("#train-status")

@@ -190,6 +190,7 @@ def test_gradios_screen_reader_key_is_translated():
 
     table = i18n.gradio_i18n()
     assert i18n.FRONT["es"]["common.complete"] == "Completado" and i18n.FRONT["en"]["common.complete"] == "Complete"
+    assert i18n.FRONT["es"]["status.queue_position"] == "En cola: {position} de {size}"  # Gradio fills it in
     assert table is i18n.gradio_i18n()
 
 

@@ -223,7 +223,8 @@ _I18N: gr.I18n | None = None
 
 
 # Gradio's own keys that its tables lack (shown raw otherwise), per language.
-GRADIO_KEYS = {"es": {"common.complete": "Completado"}, "en": {"common.complete": "Complete"}}
+GRADIO_KEYS = {"es": {"common.complete": "Completado", "status.queue_position": "En cola: {position} de {size}"},
+               "en": {"common.complete": "Complete", "status.queue_position": "In queue: {position} of {size}"}}
 
 
 def gradio_i18n() -> gr.I18n:
