@@ -199,10 +199,10 @@ def test_tables_on_the_page_show_decimals_in_the_readers_language():
 
     from lm_demo.ui.common import shown_numbers
 
-    table = pd.DataFrame({"rango": [1, 2], "prob": [0.102477, 0.25], "token": ["␣de", "␣la"]})
+    table = pd.DataFrame({"rango": [1, 2], "prob": [0.102477, 31.0], "token": ["␣de", "␣la"]})
     styled, text = shown_numbers((table, "5,27"))
     shown = gr.Dataframe(interactive=False).postprocess(styled)
-    assert shown.data == [[1, 0.102477, "␣de"], [2, 0.25, "␣la"]]  # the values: the API and the CSV read these
-    assert shown.metadata["display_value"] == [[1, "0,102477", "␣de"], [2, "0,25", "␣la"]] and text == "5,27"
+    assert shown.data == [[1, 0.102477, "␣de"], [2, 31.0, "␣la"]]  # the values: the API and the CSV read these
+    assert shown.metadata["display_value"] == [[1, "0,102477", "␣de"], [2, "31", "␣la"]] and text == "5,27"
     with use_lang("en"):
         assert shown_numbers(table) is table

@@ -68,7 +68,7 @@ HEAD_JS = """
     l.font = {...(l.font || {}), size: Math.round(((layout && layout.font && layout.font.size) || 12) * SCALE)};
     if (typeof l.height === "number") l.height = Math.round(l.height * 1.15);
     // room at the top for Gradio's label, drawn over the chart and larger now
-    l.margin = {...(l.margin || {}), t: Math.max(90, Math.round(((layout.margin && layout.margin.t) || 40) * SCALE))};
+    l.margin = {...(l.margin || {}), t: Math.max(90, ((layout.margin && layout.margin.t) || 40) + 20)};
     return l;
   };
   const fit = () => {  // charts drawn while their tab was hidden (or before the page changed size) fill their box

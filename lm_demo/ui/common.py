@@ -245,7 +245,11 @@ def _shown_table(value: Any) -> Any:
         return value
     from lm_demo.locales.numbers import number
 
-    decimal = lambda x: number(x) if isinstance(x, float) else x  # noqa: E731 - ints (steps, ids) as they are
+    def decimal(x: Any) -> Any:  # ints (steps, ids), and whole numbers in a column of floats, as they are
+        if not isinstance(x, float):
+            return x
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else number(x)
+
     return value.style.format(decimal, na_rep="")
 
 
