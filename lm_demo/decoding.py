@@ -497,8 +497,10 @@ TABLE_COLUMNS = ["paso", "candidatos · modelo (T=1)", "elegido", "rango · mode
 
 
 def format_candidates(candidates: list[tuple[str, float]]) -> str:
-    """``de 31.2% · la 12.0%``: the top-N in one readable cell."""
-    return " · ".join(f"{lab} {p * 100:.1f}%" for lab, p in candidates)
+    """``de 31,2% · la 12,0%``: the top-N in one readable cell (numbers in the current language)."""
+    from lm_demo.locales.numbers import number
+
+    return " · ".join(f"{lab} {number(p * 100, '.1f')}%" for lab, p in candidates)
 
 
 def steps_frame(rows: list[StepRow], columns: list[str] | None = None,

@@ -19,7 +19,7 @@ class ModelSummary:
     vocab: int
     config: dict[str, Any]
     module_tree: str  # ``print(model)``: the architecture, as the seeds show it
-    named_modules: list[tuple[str, str, int]]  # (name, class, own parameters)
+    named_modules: list[tuple[str, str, int]]  # (name, class, own parameters); the root's name is ""
 
 
 def count_parameters(model: Any) -> int:
@@ -33,7 +33,7 @@ def summarize(loaded: Any) -> ModelSummary:
     get = lambda *names: next((getattr(cfg, n) for n in names if getattr(cfg, n, None)), None)  # noqa: E731
     params = {id(p): p for p in model.parameters()}.values()
     named = [
-        (name or "(modelo)", mod._get_name(), sum(p.numel() for p in mod.parameters(recurse=False)))
+        (name, mod._get_name(), sum(p.numel() for p in mod.parameters(recurse=False)))
         for name, mod in model.named_modules()
     ]
     return ModelSummary(
@@ -52,11 +52,13 @@ def summarize(loaded: Any) -> ModelSummary:
     )
 
 
-def human_count(n: int) -> str:
-    """1234567 -> '1,23 M' (Spanish decimal comma)."""
+def human_count(n: int, lang: str | None = None) -> str:
+    """1234567 -> '1,23 M' in Spanish, '1.23 M' in English (default: the current language)."""
+    from lm_demo.locales.numbers import number
+
     for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if n >= div:
-            return f"{n / div:.2f} {unit}".replace(".", ",")
+            return f"{number(n / div, '.2f', lang)} {unit}"
     return str(n)
 
 

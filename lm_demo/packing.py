@@ -16,7 +16,8 @@ the token equals the pad id (exactly what their collator did, eos included).
 
 The train/eval split is done on texts (seeded, 90/10 by default) before
 packing, so no eval text leaks into training; when one side would get no
-block (a corpus of a few long texts) the blocks are split instead.
+block (a few long texts, or held-out lines too short to fill one) the blocks
+are split instead, and a note says which.
 """
 
 from __future__ import annotations
@@ -181,7 +182,9 @@ def build_datasets(texts: Sequence[str], tokenizer: Any, block_size: int = 128, 
             eval_texts = [tokenizer.decode(b, skip_special_tokens=True) for b in ev_blocks]
             n_train_texts = len(texts)
             split = "blocks"
-            notes.append(t("train.note.block_split"))
+            ev_tokens = sum(len(ids[i]) + 1 for i in ev_idx)  # with the eos after each
+            notes.append(t("train.note.block_split_eval", texts=len(ev_idx), tokens=ev_tokens, block=block_size)
+                         if ev_idx and ev_tokens < block_size else t("train.note.block_split", block=block_size))
         if len(ev_blocks) > max_eval_blocks:
             ev_blocks = ev_blocks[:max_eval_blocks]
         real = positions = len(tr_blocks) * block_size

@@ -22,9 +22,10 @@ N_DEFAULT_SAMPLES = 5
 def test_compare_api_needs_only_a_prompt(gradio_client):
     summary, html, diff, table, loss, csv_file, settings = gradio_client.predict("Había una vez", api_name="/compare")
     assert f"`{DEMO_FT}`" in summary and "`gpt2-es-tiny`" in summary
-    m = re.search(r"antes \*\*([\d.]+)\*\* → después \*\*([\d.]+)\*\*", summary)
+    m = re.search(r"antes \*\*([\d.,]+)\*\* → después \*\*([\d.,]+)\*\*", summary)
     assert m, summary
-    assert float(m.group(2)) < float(m.group(1)), "the fine-tune should be less surprised by held-out jokes"
+    before, after = (float(g.replace(".", "").replace(",", ".")) for g in m.groups())  # Spanish: 1.234,5
+    assert after < before, "the fine-tune should be less surprised by held-out jokes"
     assert html.count("cmp-sample-base") == html.count("cmp-sample-tuned") == N_DEFAULT_SAMPLES
     assert diff and loss and len(table["data"]) == 10
     assert csv_file.endswith(".csv") and '"prompt": "Había una vez"' in settings

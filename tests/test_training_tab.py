@@ -41,7 +41,7 @@ def test_summary_line_follows_the_advanced_settings():
     auto = training_tab.settings_summary(True, "packed", "final", False, 4, 256, 200, 1, 5e-4, 8, 128, 20)
     assert "automáticos según el corpus" in auto and "modelo final" in auto and "ajuste del modelo base" in auto
     manual = training_tab.settings_summary(False, "padded", "best", True, 2, 64, 300, 1, 0.001, 4, 64, 5)
-    assert all(x in manual for x in ("300 pasos", "0.001", "lote 4", "bloque 64", "evaluar cada 5", "relleno",
+    assert all(x in manual for x in ("300 pasos", "0,001", "lote 4", "bloque 64", "evaluar cada 5", "relleno",
                                       "el mejor en evaluación", "desde cero (2 capas, ancho 64)"))
 
 

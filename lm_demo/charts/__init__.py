@@ -28,4 +28,7 @@ def new_figure(data: list[dict] | None = None, layout: dict | None = None) -> An
     """
     import plotly.graph_objects as go
 
-    return go.Figure(data=data or [], layout={**BASE_LAYOUT, **(layout or {})})
+    from lm_demo.locales.numbers import plotly_separators
+
+    # Hover and tick numbers as the reader writes them (``separators``: decimal mark, thousands mark).
+    return go.Figure(data=data or [], layout={**BASE_LAYOUT, "separators": plotly_separators(), **(layout or {})})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lm_demo.charts import PALETTE, new_figure
+from lm_demo.locales.numbers import number
 
 BASE_COLOR = "#8250df"
 TUNED_COLOR = "#1f6feb"
@@ -36,11 +37,11 @@ def diff_figure(diff: Any, base_label: str = "antes", tuned_label: str = "despu�
                            font=dict(size=15))
     fig.update_layout(
         title=dict(text=title, x=0.01, y=0.98, yanchor="top", font=dict(size=14)) if title else None,
-        height=max(320, 26 * len(rows) + 90), bargap=0.25,
+        height=max(340, 32 * len(rows) + 100), bargap=0.25,
         margin=dict(l=10, r=20, t=60 if title else 30, b=40),
         xaxis=dict(title=f"{tuned_label} − {base_label}", zeroline=True, zerolinewidth=2,
                    zerolinecolor="#57606a", **_ticks([s.delta for s in rows])),
-        yaxis=dict(automargin=True, type="category"),
+        yaxis=dict(automargin=True, type="category", tickfont=dict(size=15)),  # the tokens: read from afar
     )
     return fig
 
@@ -57,7 +58,7 @@ def _ticks(values: list[float], max_ticks: int = 8) -> dict:
                 1.0)
     decimals = max(0, -math.floor(math.log10(step)) + (1 if step * 10 ** -math.floor(math.log10(step)) == 2.5 else 0))
     ticks = [k * step for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
-    text = ["0" if abs(v) < step / 2 else f"{v:+.{decimals}f}" for v in ticks]
+    text = ["0" if abs(v) < step / 2 else number(v, f"+.{decimals}f") for v in ticks]
     return {"tickmode": "array", "tickvals": ticks, "ticktext": text}
 
 
@@ -100,12 +101,14 @@ def loss_figure(base: Any, tuned: Any, base_label: str = "antes", tuned_label: s
         )
         fig.add_scatter(
             x=res.char_starts, y=rolling_mean(res.losses, window), mode="lines",
-            name=f"{label} · {smooth_label} (ppl {res.perplexity:.2f})", line=dict(color=color, width=2),
+            name=f"{label} · {smooth_label} (ppl {number(res.perplexity, '.2f')})", line=dict(color=color, width=2),
             hoverinfo="skip", legendgroup=label,
         )
     fig.update_layout(
-        height=380, margin=dict(l=50, r=10, t=40, b=90),
-        xaxis_title=x_title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.22, x=0),
+        height=400, margin=dict(l=50, r=10, t=80, b=50),
+        # Above the plot (below Gradio's label): below it, the axis title would sit on the legend.
+        xaxis_title=x_title, yaxis_title=y_title,
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
         hovermode="closest",
     )
     return fig

@@ -53,7 +53,7 @@ def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del
 
     from lm_demo.charts import new_figure
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.13,  # room for the second title
                         subplot_titles=(prob_title, cum_title), figure=new_figure())
     for i, (run, name) in enumerate(zip(runs, names)):
         color = DECODER_COLORS[i % len(DECODER_COLORS)]
@@ -70,5 +70,6 @@ def steps_figure(runs: list[Any], names: list[str], prob_title: str = "prob. del
                         hovertemplate="%{y:.2f}<extra>" + name + "</extra>", row=2, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
     fig.update_xaxes(title_text=step_title, row=2, col=1)
-    fig.update_layout(height=470, margin=dict(l=50, r=10, t=60, b=40), showlegend=True, legend=dict(x=1.01, y=1.0, xanchor="left", yanchor="top"))
+    fig.update_layout(height=490, margin=dict(l=50, r=10, t=60, b=40), showlegend=True,
+                      legend=dict(x=1.01, y=1.0, xanchor="left", yanchor="top"))
     return fig

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from lm_demo.charts import PALETTE, new_figure
+from lm_demo.locales.numbers import number
 
 MAX_POINTS = 2000
 LOG_FLOOR = 1e-4
@@ -48,8 +49,10 @@ def _layout(title: str, y_title: str, x_title: str, log_scale: bool, empty_text:
     empty = bool(empty_text)
     layout: dict = {
         "title": {"text": title, "x": 0.02, "font": {"size": 15}}, "height": 340,
-        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 75},
-        "legend": {"orientation": "h", "y": -0.32}, "hovermode": "x unified",  # below the axis title
+        "margin": {"l": 50, "r": 10, "t": 45 if title else 15, "b": 50},
+        # Above the plot, where nothing else is drawn: below it, "paso" would sit on the legend.
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+        "hovermode": "x unified",
         "xaxis": {"title": {"text": x_title}, "rangemode": "tozero", "visible": not empty},
         "yaxis": {"title": {"text": y_title}, "type": "log" if log_scale else "linear", "visible": not empty},
     }
@@ -120,7 +123,7 @@ def length_histogram(lengths: Sequence[int], *, title: str = "Longitud de los te
                           marker_color=PALETTE["warped"], name=x_title)
         med = statistics.median(vals)
         fig.add_vline(x=med, line_dash="dash", line_color=PALETTE["loss"],
-                      annotation_text=f"{median_label} {med:g}", annotation_position="top right")
+                      annotation_text=f"{median_label} {number(med, 'g')}", annotation_position="top right")
     fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=15)), height=300,
                       margin=dict(l=50, r=10, t=45 if title else 15, b=40), xaxis_title=x_title, yaxis_title=y_title,
                       showlegend=False, bargap=0.05)

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 
+from lm_demo.locales.numbers import convert, is_number, number
+
 LANGS = ("es", "en")
 DEFAULT_LANG = "es"
 
@@ -74,11 +76,86 @@ def use_lang(lang: object) -> Iterator[str]:
         _LANG.reset(token)
 
 
+class Text(str):
+    """A text made by ``t``: a plain ``str`` that remembers its key and parameters.
+
+    Why: a message made once and shown later (a training note posted by the
+    background thread, a loaded model's notes) can then be written again in
+    whatever language the page has when it is shown (``render``, ``to_ref``).
+    Any operation on it (concatenation, f-strings) gives a plain ``str``.
+    """
+
+    __slots__ = ("key", "params")
+    key: str
+    params: dict
+
+    def __new__(cls, value: str, key: str, params: dict) -> "Text":
+        obj = super().__new__(cls, value)
+        obj.key, obj.params = key, params
+        return obj
+
+    def __reduce__(self) -> tuple:
+        return (Text, (str(self), self.key, self.params))
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` with numbers written in ``lang`` (``numbers.number``)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if is_number(value):
+            return number(value, format_spec, self.lang)
+        return super().format_field(value, format_spec)
+
+
 def t(key: str, lang: str | None = None, **params: object) -> str:
-    """The text for ``key`` in ``lang`` (default: the current language; falls back to Spanish, then the key)."""
+    """The text for ``key`` in ``lang`` (default: the current language; falls back to Spanish, then the key).
+
+    Numeric parameters are written in that language (``{x:.2f}``: ``5,27`` in Spanish, ``5.27`` in English).
+    """
     lang = _LANG.get() if lang is None else normalize_lang(lang)
     text = STRINGS.get(lang, {}).get(key) or STRINGS[DEFAULT_LANG].get(key) or key
-    return text.format(**params) if params else text
+    return Text(_Formatter(lang).format(text, **params) if params else text, key, params)
+
+
+def render(text: object, lang: str | None = None) -> object:
+    """``text`` written again in ``lang``: a ``Text`` from its key (nested texts too), other text by
+    ``retranslate``; anything else unchanged."""
+    if isinstance(text, Text):
+        return t(text.key, lang, **{k: render(v, lang) for k, v in text.params.items()})
+    return retranslate(text, lang) if isinstance(text, str) else text
+
+
+def to_ref(text: object) -> dict | None:
+    """``{"key", "params"}`` of a ``Text`` as plain JSON data (nested texts as refs), None for other text."""
+    if not isinstance(text, Text):
+        return None
+
+    def value(v: object) -> object:
+        if isinstance(v, Text):
+            return to_ref(v)
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v if not isinstance(v, str) else str(v)
+        return float(v) if is_number(v) else str(v)
+
+    return {"key": text.key, "params": {k: value(v) for k, v in text.params.items()}}
+
+
+def from_ref(ref: object, lang: str | None = None) -> str | None:
+    """The text of a ``to_ref`` in ``lang`` (None when ``ref`` is not one)."""
+    if not (isinstance(ref, dict) and isinstance(ref.get("key"), str) and isinstance(ref.get("params", {}), dict)):
+        return None
+
+    def value(v: object) -> object:
+        nested = from_ref(v, lang) if isinstance(v, dict) else None
+        return v if nested is None else nested
+
+    try:
+        return t(ref["key"], lang, **{k: value(v) for k, v in ref.get("params", {}).items()})
+    except (KeyError, IndexError, ValueError, TypeError):  # a ref from an older table
+        return None
 
 
 # --- text made earlier, in another language ------------------------------------------------------
@@ -113,14 +190,24 @@ def _matchers(lang: str) -> list[tuple[int, re.Pattern[str], str]]:
     return found
 
 
-def _fill(template: str, values: dict[str, str]) -> str | None:
+@functools.lru_cache(maxsize=None)
+def _plain_texts(lang: str) -> dict[str, str]:
+    """Text -> key for the templates without fields (the first key wins)."""
+    found: dict[str, str] = {}
+    for key, template in STRINGS[lang].items():
+        if "{" not in template:
+            found.setdefault(template, key)
+    return found
+
+
+def _fill(template: str, values: dict[str, str], source: str, target: str) -> str | None:
     out = []
     for lit, name, _, _ in string.Formatter().parse(template):
         out.append(lit)
         if name is not None:
             if name not in values:
                 return None
-            out.append(values[name])  # already formatted: keep it as it was written
+            out.append(convert(values[name], source, target))  # already formatted: only its number marks change
     return "".join(out)
 
 
@@ -132,12 +219,18 @@ def retranslate(text: str, lang: str | None = None) -> str:
     lang = _LANG.get() if lang is None else normalize_lang(lang)
     if not isinstance(text, str) or not text:
         return text
+    if isinstance(text, Text):
+        return render(text, lang)
+    for source in LANGS:
+        key = _plain_texts(source).get(text)
+        if key is not None:
+            return text if source == lang else STRINGS[lang].get(key, text)
     for source in LANGS:
         for _, pattern, key in _matchers(source):
             m = pattern.fullmatch(text)
             if m:
                 if source == lang:
                     return text
-                filled = _fill(STRINGS[lang].get(key, ""), m.groupdict())
+                filled = _fill(STRINGS[lang].get(key, ""), m.groupdict(), source, lang)
                 return text if filled is None else filled
     return text

@@ -44,7 +44,7 @@ from typing import Any
 
 from lm_demo.errors import UserError
 from lm_demo.jobs import JOBS, Job, default_threads, ensure_training_allowed
-from lm_demo.locales import t
+from lm_demo.locales import t, to_ref
 from lm_demo.training import distributed
 from lm_demo.training.config import TrainConfig
 from lm_demo.training.metrics import perplexity
@@ -103,6 +103,8 @@ class _Poster:
         self.run: Any = None
 
     def __call__(self, event: dict) -> dict:
+        if event.get("type") == "note" and not event.get("ref"):  # written in the reader's language (training_view)
+            event = {**event, "ref": to_ref(event.get("text"))}
         ev = self.job.post(event) if self.job is not None else dict(event, seq=len(self.history))
         self.history.append(ev)
         if self.run is not None and distributed.is_main():

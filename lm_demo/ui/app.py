@@ -11,7 +11,8 @@ import threading
 
 import gradio as gr
 
-from lm_demo.ui import i18n, limits, sessions
+from lm_demo.ui import classroom as aula
+from lm_demo.ui import i18n, limits, relang, sessions
 from lm_demo.ui.common import T, UIContext, compose, static_ui
 from lm_demo.ui.components import (
     compare_tab,
@@ -23,17 +24,6 @@ from lm_demo.ui.components import (
     training_tab,
 )
 
-CSS = """
-.lm-status {font-size: 0.95em}
-/* Classroom mode: large type and high contrast for a projector. */
-body.lm-classroom, body.lm-classroom .gradio-container {font-size: 20px !important; color: #000 !important;
-  background: #fff !important; --body-text-color: #000; --block-label-text-size: 18px; --text-md: 20px;
-  --text-lg: 22px; --input-text-size: 20px; --block-title-text-size: 20px; --button-large-text-size: 22px;
-  --color-accent: #0b3d91; --button-primary-background-fill: #0b3d91; --button-primary-text-color: #fff;}
-body.lm-classroom table, body.lm-classroom [role=grid] {font-size: 18px !important;}
-body.lm-classroom .prose, body.lm-classroom .md {font-size: 20px !important; line-height: 1.5;}
-"""
-CLASSROOM_JS = "(on) => { document.body.classList.toggle('lm-classroom', !!on); return on; }"
 # Files Gradio keeps for the app (uploads, the CSVs it serves): every 10 minutes, those older than
 # 2 hours are deleted (a lesson's uploads and downloads outlive the lesson, not the week).
 DELETE_CACHE = (600, 7200)
@@ -65,7 +55,7 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
             inside_tab.build(ctx)
             model_panel.build(ctx)
             guide_tab.build(ctx)
-        classroom.change(None, [classroom], None, js=CLASSROOM_JS, api_visibility="private")
+        classroom.change(None, [classroom], None, js=aula.TOGGLE_JS, api_visibility="private")
         model.change(model_panel.model_status, [model], [status], api_visibility="private")
         demo.load(model_panel.model_status, [model], [status], api_visibility="private")
         for cb in ctx.refresh_callbacks:
@@ -73,19 +63,11 @@ def build_demo(default_model: str | None = None) -> gr.Blocks:
         # Before the Blocks closes (its config is computed then): one marker per translated prop.
         i18n.localize_blocks(demo.blocks.values())
         # The switch relabels the page in the browser (its JS) and tells the server, which relabels
-        # what the browser cannot: tab labels and empty tables' headers (off the queue, so a long
-        # job never delays it); then the model line.  On load: the stored choice, the same way.
-        relabel_tabs = i18n.tab_items(demo.blocks.values())
-        relabel_tables = i18n.empty_tables(demo.blocks.values())
-        sync = i18n.lang_sync(relabel_tabs, relabel_tables)
-        lang.input(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
-                   js=i18n.switch_js(len(relabel_tables)), api_visibility="private", queue=False,
-                   show_progress="hidden").then(
-            model_panel.model_status, [model], [status], api_visibility="private", show_progress="hidden")
+        # what the browser cannot (tab labels, empty tables' headers: off the queue, so a long job
+        # never delays it), then redraws the model line and every tab's results in the new language.
+        # On load: the stored choice, the same way.
         demo.load(None, None, [lang], js=i18n.STORED_JS, api_visibility="private")  # in the browser, at once
-        demo.load(sync, [lang, *relabel_tables], [*relabel_tabs, *relabel_tables],
-                  js=i18n.load_js(len(relabel_tables)), api_visibility="private", queue=False,
-                  show_progress="hidden")
+        relang.wire(demo, lang, ctx.redraws, [(model_panel.model_status, [model], [status])])
     i18n.api_info_in_spanish(demo)
     return demo
 
@@ -117,7 +99,7 @@ def launch_kwargs() -> dict:
     from starlette.middleware import Middleware
 
     sessions.forget_callbacks[:] = [i18n.forget_sessions]
-    return {"css": CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
-            "i18n": i18n.gradio_i18n(), "head": i18n.head_html(),
+    return {"css": aula.CSS, "theme": gr.themes.Soft(), "footer_links": ["gradio"], "max_file_size": "50mb",
+            "i18n": i18n.gradio_i18n(), "head": i18n.head_html() + aula.HEAD_JS,
             "state_session_capacity": sessions.MAX_SESSIONS,
             "app_kwargs": {"lifespan": sessions.lifespan, "middleware": [Middleware(limits.BodyLimit)]}}

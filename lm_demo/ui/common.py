@@ -212,6 +212,8 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
                             return stop.value
                         except Exception as e:  # noqa: BLE001 - the point of this wrapper
                             raise _to_gr_error(e) from None
+                        if request is not None:
+                            item = shown_numbers(item)
                     yield item
             finally:
                 gen.close()
@@ -226,12 +228,40 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         with use_lang(lang):
             try:
                 check_inputs((args, kwargs))
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
             except Exception as e:  # noqa: BLE001
                 raise _to_gr_error(e) from None
+            return shown_numbers(out) if request is not None else out
 
     _with_request(fn, wrapper)
     return wrapper
+
+
+def _shown_table(value: Any) -> Any:
+    import sys
+
+    pd = sys.modules.get("pandas")  # a handler that made a DataFrame imported pandas
+    if pd is None or not isinstance(value, pd.DataFrame) or value.empty:
+        return value
+    from lm_demo.locales.numbers import number
+
+    def decimal(x: Any) -> Any:  # ints (steps, ids), and whole numbers in a column of floats, as they are
+        if not isinstance(x, float):
+            return x
+        return str(int(x)) if x.is_integer() and abs(x) < 1e15 else number(x)
+
+    return value.style.format(decimal, na_rep="")
+
+
+def shown_numbers(out: Any) -> Any:
+    """A handler's outputs for the page: each table's decimals in the reader's language (``0,1025`` in
+    Spanish).  The cells keep their numbers (the API, the CSV and a Python caller read those); Gradio shows
+    the Styler's text.  Called by ``guard`` for Gradio's calls only."""
+    if current_lang() == "en":
+        return out
+    if isinstance(out, tuple):
+        return tuple(_shown_table(v) for v in out)
+    return _shown_table(out)
 
 
 def notes_markdown(notes: list[str]) -> str:
@@ -250,6 +280,8 @@ class UIContext:
     model: gr.Dropdown  # the global model picker (a name for models.load_model)
     model_status: gr.Markdown
     refresh_callbacks: list[Callable[[], Any]] = field(default_factory=list)
+    # What each tab redraws after a language switch (``ui.relang.Redraw``).
+    redraws: list[Any] = field(default_factory=list)
     tabs: Any = None  # the gr.Tabs holding every tab (to switch tabs from a scenario)
     # Components other tabs may drive (e.g. the guide's scenarios), keyed "<tab>.<name>".
     components: dict[str, Any] = field(default_factory=dict)

@@ -25,12 +25,14 @@ Facts about Gradio 6.31's front end that shape this module (measured):
   "en"), so the Spanish table is registered as "es" and "en" and English as
   "en-lmdemo" (see ``FRONT_LOCALES``): the first render is Spanish for all.
 - Tab labels are translated once, then only for the tab on show, and
-  Dataframe headers never: ``lang_sync`` relabels tabs and empty tables from
-  the server on a switch (a call off the queue).
+  Dataframe headers never: ``ui.relang`` relabels them from the server on a
+  switch, and redraws the results on screen.
+- Its own key ``common.complete`` (what a screen reader hears when an event
+  ends) is missing from its English table: ``GRADIO_KEYS`` adds it.
 
 Server-side text (errors, notes, tables, charts) follows the language that
 ``guard`` reads from the request (see ``lm_demo.ui.common``): the page's
-choice, recorded per session by ``lang_sync``, else the cookie, else Spanish.
+choice, recorded per session by ``relang.lang_sync``, else the cookie, else Spanish.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import gradio as gr
 from gradio.i18n import I18nData
@@ -87,7 +89,7 @@ def marker(key: str) -> I18nData:
 
 
 def is_ours(value: Any) -> bool:
-    return isinstance(value, I18nData) and value.key in FRONT[DEFAULT_LANG]
+    return isinstance(value, I18nData) and value.key.startswith(PREFIX) and value.key in FRONT[DEFAULT_LANG]
 
 
 def text_of(key: str, lang: str) -> str | None:
@@ -150,16 +152,16 @@ def localize(value: Any) -> Any:
     return derived({lang: resolve(value, lang) for lang in LANGS})
 
 
-def _resolve_deep(value: Any, lang: str) -> Any:
+def resolve_deep(value: Any, lang: str) -> Any:
     """Markers anywhere in plain data (lists, dicts) replaced by their ``lang`` text."""
     if isinstance(value, (str, I18nData)):
         return resolve(value, lang)
     if isinstance(value, list):
-        return [_resolve_deep(v, lang) for v in value]
+        return [resolve_deep(v, lang) for v in value]
     if isinstance(value, tuple):
-        return tuple(_resolve_deep(v, lang) for v in value)
+        return tuple(resolve_deep(v, lang) for v in value)
     if isinstance(value, dict):
-        return {k: _resolve_deep(v, lang) for k, v in value.items()}
+        return {k: resolve_deep(v, lang) for k, v in value.items()}
     return value
 
 
@@ -181,7 +183,7 @@ def localize_blocks(blocks: Iterable[Any]) -> int:
     Translated props get a single ``I18nData`` each; choice labels too; markers
     anywhere else (where the front end would show them raw, e.g. Dataframe
     headers) are resolved to Spanish, the original kept in ``_lm_untranslated``
-    (``empty_tables`` relabels those tables on a switch).
+    (``relang.empty_tables`` relabels those tables on a switch).
     """
     changed = 0
     for block in blocks:
@@ -196,7 +198,7 @@ def localize_blocks(blocks: Iterable[Any]) -> int:
                 new = [(localize(c[0]), *c[1:]) if isinstance(c, tuple) and c else c for c in value]
             elif isinstance(value, (str, list, tuple, dict)):
                 log.debug("untranslatable prop %s.%s resolved to Spanish", type(block).__name__, name)
-                new = _resolve_deep(value, DEFAULT_LANG)
+                new = resolve_deep(value, DEFAULT_LANG)
                 block._lm_untranslated = {**getattr(block, "_lm_untranslated", {}), name: value}
             else:
                 continue
@@ -212,7 +214,7 @@ def api_info_in_spanish(blocks: Any) -> None:
 
     @functools.wraps(original)
     def get_api_info(*args: Any, **kwargs: Any) -> Any:
-        return _resolve_deep(original(*args, **kwargs), DEFAULT_LANG)
+        return resolve_deep(original(*args, **kwargs), DEFAULT_LANG)
 
     blocks.get_api_info = get_api_info
 
@@ -220,57 +222,21 @@ def api_info_in_spanish(blocks: Any) -> None:
 _I18N: gr.I18n | None = None
 
 
+# Gradio's own keys that its tables lack (shown raw otherwise), per language.
+GRADIO_KEYS = {"es": {"common.complete": "Completado", "status.queue_position": "En cola: {position} de {size}"},
+               "en": {"common.complete": "Complete", "status.queue_position": "In queue: {position} of {size}"}}
+
+
 def gradio_i18n() -> gr.I18n:
     """The ``gr.I18n`` for ``launch(i18n=...)`` (one instance; it shares the live ``FRONT`` dicts)."""
     global _I18N
     if _I18N is None:
+        for lang in LANGS:
+            FRONT[lang].update(GRADIO_KEYS[lang])
         tables = {FRONT_LOCALES[lang]: FRONT[lang] for lang in LANGS}
         tables["en"] = FRONT[DEFAULT_LANG]  # see FRONT_LOCALES
         _I18N = gr.I18n(**tables)
     return _I18N
-
-
-def tab_items(blocks: Iterable[Any]) -> list[Any]:
-    """The tabs with a translated label: Gradio translates a tab's label once, then only
-    while the tab is shown, so the server relabels them on a switch (``lang_sync``)."""
-    return [b for b in blocks if isinstance(b, gr.Tab) and isinstance(getattr(b, "label", None), I18nData)]
-
-
-def empty_tables(blocks: Iterable[Any]) -> list[Any]:
-    """Dataframes built with translated headers and no rows (Gradio does not translate headers)."""
-    return [b for b in blocks if isinstance(b, gr.Dataframe)
-            and isinstance(getattr(b, "_lm_untranslated", {}).get("value"), dict)]
-
-
-def _no_rows(value: Any) -> bool:
-    if value is None:
-        return True
-    if hasattr(value, "empty"):  # pandas
-        return bool(value.empty) or len(value) == 0
-    if isinstance(value, dict):
-        return not value.get("data")
-    try:
-        return len(value) == 0
-    except TypeError:
-        return False
-
-
-def lang_sync(tabs: list[Any], tables: list[Any]) -> Callable[..., list[Any]]:
-    """The server side of the switch (and of a page load): remember the page's language,
-    relabel ``tabs`` and the headers of ``tables`` that have no rows yet (results stay as they are).
-
-    Inputs: the language, then ``tables``; outputs: ``tabs`` then ``tables``.
-    """
-
-    def sync_lang(request: gr.Request, lang: str | None, *values: Any) -> list[Any]:
-        lang = normalize_lang(lang)
-        remember_lang(lang, request)
-        labels = [gr.update(label=resolve(tab.label, lang)) for tab in tabs]
-        heads = [gr.update(value=_resolve_deep(table._lm_untranslated["value"], lang)) if _no_rows(value)
-                 else gr.update() for table, value in zip(tables, values)]
-        return [*labels, *heads]
-
-    return sync_lang
 
 
 # --- which language a request is in -------------------------------------------------------------
@@ -396,7 +362,7 @@ def head_html() -> str:
 
 
 # The switch: relabel in the browser at once; its return value goes on to the server's
-# ``lang_sync`` (with the other inputs as they are).  ``lmSetLang`` comes from ``HEAD_JS``.
+# ``relang.lang_sync`` (with the other inputs as they are).  ``lmSetLang`` comes from ``HEAD_JS``.
 _SWITCH_JS = """(lang, ...rest) => {
   lang = (lang === "en") ? "en" : "es";
   if (window.lmSetLang) { window.lmSetLang(lang); }

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, in_code, notes_markdown, plain, queue_opts, retranslate
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Dropdown, Number, Slider, Textbox
@@ -27,7 +28,7 @@ def samples_html(comp: Any) -> str:
     prompt = html.escape(sb.prompt)
     cell = ("<div class='cmp-cell' style='white-space:pre-wrap;padding:8px 10px;border:1px solid #d0d7de;"
             "border-radius:6px;background:var(--background-fill-secondary, #f6f8fa)'>")
-    head = ("<div style='font-weight:600;padding:4px 2px'>{}</div>")
+    head = ("<div class='cmp-head' style='font-weight:600;padding:4px 2px'>{}</div>")
     parts = ["<div class='cmp-samples' style='display:grid;grid-template-columns:1fr 1fr;gap:8px'>",
              head.format(f"{html.escape(T('cmp.before').capitalize())}: <code>{html.escape(comp.pair.base)}</code>"),
              head.format(f"{html.escape(T('cmp.after').capitalize())}: <code>{html.escape(comp.pair.tuned)}</code>")]
@@ -35,7 +36,7 @@ def samples_html(comp: Any) -> str:
         label = html.escape(T("cmp.sample_header", i=i, seed=seed))
         for side, text in (("base", a), ("tuned", b)):
             parts.append(
-                f"{cell}<div style='font-size:0.8em;opacity:0.7'>{label}</div>"
+                f"{cell}<div class='cmp-sample-label' style='font-size:0.8em;opacity:0.7'>{label}</div>"
                 f"<span class='cmp-sample cmp-sample-{side}'><b style='opacity:0.65'>{prompt}</b>"
                 f"{html.escape(text)}</span></div>"
             )
@@ -55,6 +56,8 @@ def top_table(diff: Any) -> Any:
 
 
 def summary_markdown(comp: Any) -> str:
+    from lm_demo.locales.numbers import number
+
     lines = [T("cmp.summary.models", base=in_code(comp.pair.base), tuned=in_code(comp.pair.tuned))]
     lb, lt = comp.losses_base, comp.losses_tuned
     if lb is not None and lt is not None:
@@ -71,8 +74,9 @@ def summary_markdown(comp: Any) -> str:
         lines.append(T("cmp.summary.no_ppl"))
     d = comp.diff
     if d.gained or d.lost:
-        gain = f"«{d.gained[0].label}» ({d.gained[0].p_base:.3f} → {d.gained[0].p_tuned:.3f})" if d.gained else "—"
-        loss = f"«{d.lost[0].label}» ({d.lost[0].p_base:.3f} → {d.lost[0].p_tuned:.3f})" if d.lost else "—"
+        shift = lambda s: f"«{s.label}» ({number(s.p_base, '.3f')} → {number(s.p_tuned, '.3f')})"  # noqa: E731
+        gain = shift(d.gained[0]) if d.gained else "—"
+        loss = shift(d.lost[0]) if d.lost else "—"
         lines.append(T("cmp.summary.diff", tv=d.total_variation, gain=gain, loss=loss))
     else:
         lines.append(T("cmp.summary.nodiff"))
@@ -81,8 +85,7 @@ def summary_markdown(comp: Any) -> str:
     return text + ("\n\n" + notes if notes else "")
 
 
-@guard
-def compare(
+def _compare(
     prompt: str,
     tuned: str | None = DEMO_FINETUNE,
     base: str | None = "",
@@ -106,31 +109,52 @@ def compare(
     """
     from lm_demo import compare as core
     from lm_demo import exports
-    from lm_demo.charts.compare import diff_figure, loss_figure
-    from lm_demo.charts.export import exportable
     from lm_demo.locales import t
     from lm_demo.sampling import SamplingSettings
 
-    settings = SamplingSettings(temperature, top_k, top_p, repetition_penalty)
-    comp = core.compare(prompt, tuned=tuned, base=base, settings=settings, n_samples=n_samples,
+    sampling = SamplingSettings(temperature, top_k, top_p, repetition_penalty)
+    comp = core.compare(prompt, tuned=tuned, base=base, settings=sampling, n_samples=n_samples,
                         max_new_tokens=max_new_tokens, seed=seed, eval_text=eval_text, eval_split=eval_split)
+    settings = exports.make_settings(
+        "compare", prompt=prompt,
+        params=dict(tuned=tuned, base=base, seed=seed, n_samples=n_samples, max_new_tokens=max_new_tokens,
+                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+                    eval_text=eval_text or "", eval_split=eval_split))
+    kept = {"comp": comp, "settings": settings}
+    summary, samples, diff, table, loss = _view(kept)
+    csv_path = exports.table_file(table, settings, t("cmp.file.table"))
+    return (summary, samples, diff, table, loss, download(csv_path), exports.settings_json(settings)), kept
+
+
+def _view(kept: dict) -> tuple[Any, ...]:
+    """(summary, samples, diff chart, top-10 table, loss chart) of a comparison, in the current language."""
+    from lm_demo import exports
+    from lm_demo.charts.compare import diff_figure, loss_figure
+    from lm_demo.charts.export import exportable
+    from lm_demo.locales import t
+
+    comp, settings = kept["comp"], kept["settings"]
     before, after = T("cmp.before"), T("cmp.after")
     diff = diff_figure(comp.diff, before, after, empty_text=T("cmp.diff_empty"))
     loss = None
     if comp.losses_base is not None:
         loss = loss_figure(comp.losses_base, comp.losses_tuned, before, after, x_title=T("cmp.loss_x"),
                            y_title=T("cmp.loss_y"), smooth_label=T("cmp.smooth"))
-    settings = exports.make_settings(
-        "compare", prompt=prompt,
-        params=dict(tuned=tuned, base=base, seed=seed, n_samples=n_samples, max_new_tokens=max_new_tokens,
-                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
-                    eval_text=eval_text or "", eval_split=eval_split))
-    table = top_table(comp.diff)
-    csv_path = exports.table_file(table, settings, t("cmp.file.table"))
     exportable(diff, exports.file_stem(settings, t("cmp.file.diff")))
     exportable(loss, exports.file_stem(settings, t("cmp.file.loss")))
-    return (summary_markdown(comp), samples_html(comp), diff, table, loss, download(csv_path),
-            exports.settings_json(settings))
+    return summary_markdown(comp), samples_html(comp), diff, top_table(comp.diff), loss
+
+
+compare = guard(relang.outputs_only(_compare))
+compare_page = guard(relang.with_kept(_compare))  # the same, and what a language switch redraws from
+
+
+@guard
+def redraw(kept: dict | None) -> tuple[Any, ...]:
+    """A comparison on screen, written again in the current language (nothing is generated again)."""
+    if not kept:
+        return relang.skips(7)
+    return (*_view(kept), gr.skip(), gr.skip())
 
 
 def _choices() -> tuple[list[str], list[tuple[str, str]], str]:
@@ -155,7 +179,7 @@ def refresh_choices(tuned: str | None, base: str | None) -> tuple[Any, Any]:
 
 def build(ctx: UIContext) -> None:
     tuned_choices, base_choices, default = _choices()
-    with gr.Tab(T("cmp.tab"), id="compare") as tab:
+    with gr.Tab(T("cmp.tab"), id="compare", elem_id="tab-compare") as tab:
         gr.Markdown(T("cmp.intro"))
         with gr.Row():
             tuned = Dropdown(tuned_choices, value=default, label=T("cmp.tuned"), info=T("cmp.tuned.info"),
@@ -196,8 +220,10 @@ def build(ctx: UIContext) -> None:
             "repetition_penalty": rep, "eval_text": eval_text, "eval_split": eval_split}, "cmp.run", "cmp")
         inputs = [prompt, tuned, base, seed, n_samples, max_new, temperature, top_k, top_p, rep, eval_text, eval_split]
         outputs = [summary, samples, diff_chart, table, loss_chart, csv, settings]
-        run.click(compare, inputs, outputs, api_name="compare", **queue_opts("compare"))
-        prompt.submit(compare, inputs, outputs, api_visibility="private", **queue_opts("compare"))
+        kept = gr.State(None)
+        run.click(compare_page, inputs, [*outputs, kept], api_name="compare", **queue_opts("compare"))
+        prompt.submit(compare_page, inputs, [*outputs, kept], api_visibility="private", **queue_opts("compare"))
+        ctx.redraws.append(relang.Redraw(redraw, [kept], outputs, {"queue": False}))
         tab.select(refresh_choices, [tuned, base], [tuned, base], api_visibility="private")
 
         _build_perplexity(ctx)
@@ -247,8 +273,10 @@ def _build_perplexity(ctx: UIContext) -> None:
         run = gr.Button(T("ppl.run"), variant="secondary", elem_id="ppl-run")
         summary = gr.Markdown(elem_id="ppl-summary")
         result = gr.JSON(label=T("ppl.result"), open=False, elem_id="ppl-result")
-        run.click(perplexity, [text, ctx.model, split], [result, summary], api_name="perplexity",
-                  **queue_opts("compare"))
+        inputs = [text, ctx.model, split]
+        ev = run.click(perplexity, inputs, [result, summary], api_name="perplexity", **queue_opts("compare"))
+        ctx.redraws.append(relang.Redraw(relang.again(perplexity, 2), [relang.remember([ev], inputs)],
+                                         [result, summary], queue_opts("compare")))
 
 
 # --------------------------------------------------------------------------- quick model comparison
@@ -417,8 +445,9 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
         timer = gr.Timer(2.0, active=False)
         view = [status, table, chart, timer, csv, stop]
         start.click(trials_start, [models, corpus, n_examples, max_steps, lr, seed],
-                    [job_id, *view], api_name="trials_start")
-        timer.tick(trials_status, [job_id], view, api_name="trials_status")
-        stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False)
+                    [job_id, *view], api_name="trials_start", show_progress="hidden")  # the status line says it
+        timer.tick(trials_status, [job_id], view, api_name="trials_status", show_progress="hidden")
+        stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False, show_progress="hidden")
         # A reloaded page (or another teacher's) picks up the running or latest comparison.
-        tab.select(trials_status, [job_id], view, api_visibility="private")
+        tab.select(trials_status, [job_id], view, api_visibility="private", show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(trials_status, [job_id], view))

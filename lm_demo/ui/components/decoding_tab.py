@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import download, png_hint, settings_box
 from lm_demo.ui.widgets import Number, Slider, Textbox
@@ -50,8 +51,7 @@ def _csv_files(runs: list[Any], top_n: int, settings: dict) -> list[str]:
             for run, kind in zip(runs, DECODERS)]
 
 
-@guard
-def decode_steps(
+def _decode_steps(
     prompt: str,
     model_name: str | None = None,
     max_steps: int = DEFAULTS["max_steps"],
@@ -63,7 +63,7 @@ def decode_steps(
     top_p: float = DEFAULTS["top_p"],
     repetition_penalty: float = DEFAULTS["repetition_penalty"],
     epsilon: float = DEFAULTS["epsilon"],
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[tuple[tuple[Any, ...], dict]]:
     """API ``decode_steps``: notes, summary, 3 highlighted texts, 3 tables, chart, 3 CSV files, settings (JSON).
 
     The CSV files and the chart's PNG export are named after the settings;
@@ -74,9 +74,8 @@ def decode_steps(
     column, epsilon 1 the greedy one.
     """
     from lm_demo import exports
-    from lm_demo.charts.decoding import highlighted, steps_figure
-    from lm_demo.charts.export import exportable
-    from lm_demo.decoding import DecoderSpec, steps_frame, text_pieces
+    from lm_demo.charts.decoding import highlighted
+    from lm_demo.decoding import DecoderSpec, text_pieces
     from lm_demo.decoding import decode_steps as run_steps
     from lm_demo.models import load_model
 
@@ -84,9 +83,6 @@ def decode_steps(
     sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty)
     specs = [DecoderSpec("greedy", repetition_penalty=repetition_penalty), DecoderSpec("sampling", **sampling),
              DecoderSpec("epsilon", epsilon=epsilon, **sampling)]
-    names = [T(f"dec.name.{k}") for k in DECODERS]
-    columns = _columns()
-    modes = {"greedy": T("dec.mode.greedy"), "sampled": T("dec.mode.sampled")}
     tok = loaded.tokenizer
     settings = exports.make_settings(
         "decoding", prompt=prompt, **exports.model_names(loaded),
@@ -100,20 +96,50 @@ def decode_steps(
         if not prog.done and sent is not None and now - sent < STREAM_EVERY_S:
             continue
         sent = now
-        notes = notes_markdown(loaded.notes + prog.notes)
+        kept = {"runs": prog.runs, "notes": loaded.notes + prog.notes, "done": prog.done, "settings": settings}
+        notes, summary, tables, chart = _view(kept)
         texts = [highlighted(prog.prompt_text, text_pieces(tok, run.rows)) for run in prog.runs]
-        tables = [steps_frame(run.rows, columns, modes) for run in prog.runs]
         if prog.done:
-            from lm_demo.locales import t
-
-            chart = steps_figure(prog.runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"),
-                                 rank_label=T("dec.col.rank"), mode_names=modes)
-            exportable(chart, exports.file_stem(settings, t("dec.file.chart")))
             files = [download(f) for f in _csv_files(prog.runs, prog.top_n, settings)]
             settings_text = exports.settings_json(settings)
         else:
-            chart, files, settings_text = gr.skip(), [gr.skip()] * len(DECODERS), gr.skip()
-        yield (notes, _summary(prog.runs, names), *texts, *tables, chart, *files, settings_text)
+            files, settings_text = [gr.skip()] * len(DECODERS), gr.skip()
+        yield (notes, summary, *texts, *tables, chart, *files, settings_text), kept
+
+
+def _view(kept: dict) -> tuple[str, str, list[Any], Any]:
+    """(notes, summary, tables, chart) of a decoding, in the current language; the chart once it is done."""
+    from lm_demo import exports
+    from lm_demo.charts.decoding import steps_figure
+    from lm_demo.charts.export import exportable
+    from lm_demo.decoding import steps_frame
+    from lm_demo.locales import t
+
+    runs = kept["runs"]
+    names = [T(f"dec.name.{k}") for k in DECODERS]
+    modes = {"greedy": T("dec.mode.greedy"), "sampled": T("dec.mode.sampled")}
+    columns = _columns()
+    tables = [steps_frame(run.rows, columns, modes) for run in runs]
+    chart = gr.skip()
+    if kept["done"]:
+        chart = steps_figure(runs, names, T("dec.chart.prob"), T("dec.chart.cum"), T("dec.chart.step"),
+                             rank_label=T("dec.col.rank"), mode_names=modes)
+        exportable(chart, exports.file_stem(kept["settings"], t("dec.file.chart")))
+    return notes_markdown(kept["notes"]), _summary(runs, names), tables, chart
+
+
+decode_steps = guard(relang.outputs_only(_decode_steps))
+decode_steps_page = guard(relang.with_kept(_decode_steps))  # the same, and what a language switch redraws from
+
+
+@guard
+def redraw(kept: dict | None) -> tuple[Any, ...]:
+    """A decoding on screen, written again in the current language (from what it kept; nothing is re-run)."""
+    n_out = 2 + 3 * len(DECODERS) + 2
+    if not kept:
+        return relang.skips(n_out)
+    notes, summary, tables, chart = _view(kept)
+    return (notes, summary, *relang.skips(len(DECODERS)), *tables, chart, *relang.skips(len(DECODERS) + 1))
 
 
 def build(ctx: UIContext) -> None:
@@ -176,6 +202,9 @@ def build(ctx: UIContext) -> None:
             "max_sentences": max_sentences, "temperature": temperature, "top_k": top_k, "top_p": top_p,
             "repetition_penalty": repetition_penalty, "epsilon": epsilon}, "dec.run", "dec")
         outputs = [notes, summary, *texts, *tables, chart, *downloads, settings]
-        ev = run.click(decode_steps, inputs, outputs, api_name="decode_steps", **queue_opts("decode"))
-        ev_submit = prompt.submit(decode_steps, inputs, outputs, api_visibility="private", **queue_opts("decode"))
+        kept = gr.State(None)
+        ev = run.click(decode_steps_page, inputs, [*outputs, kept], api_name="decode_steps", **queue_opts("decode"))
+        ev_submit = prompt.submit(decode_steps_page, inputs, [*outputs, kept], api_visibility="private",
+                                  **queue_opts("decode"))
         stop.click(None, None, None, cancels=[ev, ev_submit], api_visibility="private")
+        ctx.redraws.append(relang.Redraw(redraw, [kept], outputs, {"queue": False}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext
 from lm_demo.ui.components.next_token_tab import next_token
 
@@ -18,7 +19,7 @@ SCENARIOS = (
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("guide.tab"), id="guide"):
+    with gr.Tab(T("guide.tab"), id="guide", elem_id="tab-guide"):
         gr.Markdown(T("guide.intro"))
         gr.Markdown("\n\n".join(f"### {T(f'guide.{k}.title')}\n{T(f'guide.{k}.body')}" for k in TOPICS))
         nt = ctx.components
@@ -32,8 +33,9 @@ def build(ctx: UIContext) -> None:
                 def setup(prompt: str = prompt, temp: float = temp, k: int = k, p: float = p):
                     return prompt, temp, k, p, gr.Tabs(selected="next_token")
 
-                btn.click(setup, None, [nt["nt.prompt"], nt["nt.temperature"], nt["nt.top_k"], nt["nt.top_p"],
-                                        ctx.tabs], api_visibility="private").then(
+                ev = btn.click(setup, None, [nt["nt.prompt"], nt["nt.temperature"], nt["nt.top_k"], nt["nt.top_p"],
+                                             ctx.tabs], api_visibility="private").then(
                     next_token, nt["nt.inputs"], nt["nt.outputs"], api_visibility="private")
+                relang.remember([ev], nt["nt.inputs"], nt["nt.kept"])  # redrawn on a language switch
             if "ins.scenario" in nt:  # "Dentro del modelo": its tab wires the button
                 nt["ins.scenario"](gr.Button(T("ins.guide.scenario"), size="sm", elem_id="guide-scenario-inside"))

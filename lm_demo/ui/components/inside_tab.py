@@ -23,7 +23,9 @@ import gradio as gr
 from lm_demo.charts.decoding import COLOR_MAP
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
 from lm_demo.errors import UserError
+from lm_demo.locales.numbers import number
 from lm_demo.stepping import MAX_TOP_N
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint
 from lm_demo.ui.widgets import Dropdown, Number, Slider, Textbox
@@ -98,7 +100,7 @@ def lens_table(lens: Any) -> Any:
     final = lens.top_labels[-1][-1]
     names = _row_names(lens.n_layers)
     rows = [[names[i], lens.top_labels[i][-1], round(lens.top_probs[i][-1], 4), round(lens.final_probs[i][-1], 4),
-             " · ".join(f"{lab} {p * 100:.1f}%" for _, lab, p in lens.last_top[i][1:])]
+             " · ".join(f"{lab} {number(p * 100, '.1f')}%" for _, lab, p in lens.last_top[i][1:])]
             for i in range(len(lens.top_ids))]
     cols = [T("ins.lens.col.layer"), T("ins.lens.col.top"), T("ins.lens.col.prob"),
             T("ins.lens.col.final", token=final), T("ins.lens.col.others")]
@@ -206,10 +208,10 @@ def _branches(st: Any) -> tuple[str, Any]:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for kind, b in kinds:
         mean = b.mean_logprob
-        ppl = f"{math.exp(-mean):.2f}" if mean is not None else "—"
-        mean_s = f"{mean:.3f}" if mean is not None else "—"
-        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {b.cum_logprob:.2f} | "
-                     f"{mean_s} | {ppl} |")
+        ppl = number(math.exp(-mean), ".2f") if mean is not None else "—"
+        mean_s = number(mean, ".3f") if mean is not None else "—"
+        cum = number(b.cum_logprob, ".2f")
+        lines.append(f"| {T(f'ins.branch.{kind}')} | {_md_cell(b.text)} | {len(b.ids)} | {cum} | {mean_s} | {ppl} |")
     if st.saved.ids == st.current.ids:
         lines.append("\n" + T("ins.branch.same"))
     else:
@@ -366,7 +368,7 @@ def compare_table(comp: Any) -> Any:
     import pandas as pd
 
     names = _row_names(max(comp.lens_base.n_layers, comp.lens_tuned.n_layers))
-    fmt = lambda tok, p: "—" if tok is None else f"{tok} ({p:.3f})"  # noqa: E731
+    fmt = lambda tok, p: "—" if tok is None else f"{tok} ({number(p, '.3f')})"  # noqa: E731
     rows = [[names[r.layer] if r.layer < len(names) else str(r.layer), fmt(r.base_token, r.base_prob),
              fmt(r.tuned_token, r.tuned_prob), T("ins.cmp.yes") if r.changed else T("ins.cmp.no")] for r in comp.rows]
     cols = [T("ins.cmp.col.layer"), T("ins.cmp.col.base", name=comp.pair.base),
@@ -515,39 +517,59 @@ def build(ctx: UIContext) -> None:
         lens_inputs, lens_outputs = [prompt, ctx.model], [lens_json, lens_chart, lens_tbl, lens_summary, lens_csv,
                                                           notes]
 
+        # A language switch runs the last attention and lens calls again (one cached forward).
+        att_kept, lens_kept = gr.State(None), gr.State(None)
+        ctx.redraws += [relang.Redraw(relang.again(attention, len(att_outputs)), [att_kept], att_outputs, light),
+                        relang.Redraw(relang.again(logit_lens, len(lens_outputs)), [lens_kept], lens_outputs, light)]
+
         def analyze(trigger: Any, api: bool = False) -> Any:
             """Attention, then the lens (the same forward: ``inside.capture``), on ``trigger``."""
             names = ({"api_name": "attention"}, {"api_name": "logit_lens"}) if api else \
                 ({"api_visibility": "private"},) * 2
             ev = trigger(attention, att_inputs, att_outputs, **names[0], **light)
-            return ev.then(logit_lens, lens_inputs, lens_outputs, **names[1], **light)
+            relang.remember([ev], att_inputs, att_kept)
+            lens_ev = ev.then(logit_lens, lens_inputs, lens_outputs, **names[1], **light)
+            relang.remember([lens_ev], lens_inputs, lens_kept)
+            return lens_ev
 
         analyze(run.click, api=True)
         analyze(prompt.submit)
         for slider in (layer, head):
-            slider.release(attention, att_inputs, att_outputs, api_visibility="private", **light)
+            relang.remember([slider.release(attention, att_inputs, att_outputs, api_visibility="private", **light)],
+                            att_inputs, att_kept)
 
         step_outputs = [state, text, step_summary, steps, branch_md, branch_chart, notes, steps_csv, *cand_buttons]
         token_id = Number(-1, precision=0, minimum=-1, visible=False)
         # The API's step_choose; on the page a candidate button or "Añadir" is the usual way in.
         gr.Button(visible=False).click(step_choose, [prompt, ctx.model, state, typed, token_id, top_n],
                                        step_outputs, api_name="step_choose", **light)
-        for k, btn in enumerate(cand_buttons):
-            btn.click(_pick(k), [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private", **light)
-        add.click(step_add, [prompt, ctx.model, state, typed, top_n], step_outputs, api_visibility="private",
-                  **light).success(lambda: "", None, [typed], api_visibility="private")
-        typed.submit(step_add, [prompt, ctx.model, state, typed, top_n], step_outputs, api_visibility="private",
-                     **light).success(lambda: "", None, [typed], api_visibility="private")
-        undo.click(step_undo, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_undo", **light)
-        branch.click(step_branch, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_branch", **light)
-        restart.click(step_restart, [prompt, ctx.model, top_n], step_outputs, api_visibility="private", **light)
-        top_n.release(step_show, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private", **light)
-        choose_tab.select(open_choose, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
-                          **light)
+        steps_events = [btn.click(_pick(k), [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
+                                  **light) for k, btn in enumerate(cand_buttons)]
+        for trigger in (add.click, typed.submit):
+            ev = trigger(step_add, [prompt, ctx.model, state, typed, top_n], step_outputs, api_visibility="private",
+                         **light)
+            ev.success(lambda: "", None, [typed], api_visibility="private")
+            steps_events.append(ev)
+        steps_events += [
+            undo.click(step_undo, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_undo", **light),
+            branch.click(step_branch, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_branch",
+                         **light),
+            restart.click(step_restart, [prompt, ctx.model, top_n], step_outputs, api_visibility="private", **light),
+            top_n.release(step_show, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
+                          **light),
+            choose_tab.select(open_choose, [prompt, ctx.model, state, top_n], step_outputs,
+                              api_visibility="private", **light)]
+        # A language switch shows the text built so far again (its state is on the page).
+        steps_kept = relang.remember(steps_events, [prompt, ctx.model, top_n])
+        ctx.redraws.append(relang.Redraw(relang.again(_redraw_steps, N_STEP_OUTPUTS), [steps_kept, state],
+                                         step_outputs, light))
 
         cmp_outputs = [cmp_json, cmp_summary, cmp_table, lens_base, lens_tuned, att_base, att_tuned, cmp_csv, notes]
-        cmp_run.click(inside_compare, [prompt, tuned, base, layer, head], cmp_outputs, api_name="inside_compare",
-                      **queue_opts("compare"))
+        cmp_inputs = [prompt, tuned, base, layer, head]
+        cmp_ev = cmp_run.click(inside_compare, cmp_inputs, cmp_outputs, api_name="inside_compare",
+                               **queue_opts("compare"))
+        ctx.redraws.append(relang.Redraw(relang.again(inside_compare, len(cmp_outputs)),
+                                         [relang.remember([cmp_ev], cmp_inputs)], cmp_outputs, queue_opts("compare")))
 
         ctx.components.update({"ins.prompt": prompt, "ins.scenario": lambda btn: _scenario(btn, ctx, prompt, views,
                                                                                            analyze)})
@@ -565,6 +587,12 @@ def open_choose(prompt: str, model_name: str | None, state: Any, top_n: float) -
 def step_show(prompt: str, model_name: str | None, state: Any, top_n: float) -> tuple[Any, ...]:
     """The state as it is (another number of candidates)."""
     return _step(prompt, model_name, state, None, top_n)
+
+
+def _redraw_steps(prompt: str, model_name: str | None, top_n: float, state: Any) -> tuple[Any, ...]:
+    """After a language switch: the text built so far, as it is (``relang.again`` passes the kept
+    prompt, model and number of candidates, then the state on the page)."""
+    return step_show(prompt, model_name, state, top_n)
 
 
 def _scenario(btn: gr.Button, ctx: UIContext, prompt: gr.Textbox, views: gr.Tabs, analyze: Any) -> None:

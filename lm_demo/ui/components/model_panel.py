@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, in_code, plain
 
 
@@ -32,10 +33,9 @@ def model_status(model_name: str | None) -> str:
 
 
 def _number(x: float, digits: int = 2) -> str:
-    from lm_demo.locales import current_lang
+    from lm_demo.locales.numbers import number
 
-    text = f"{x:.{digits}f}"
-    return text.replace(".", ",") if current_lang() == "es" else text
+    return number(float(x), f".{digits}f")
 
 
 def kernels_markdown(loaded: Any) -> str:
@@ -89,27 +89,32 @@ def kernels_frame(loaded: Any) -> Any:
 def model_details(model_name: str | None) -> tuple[str, Any, str, Any, str, Any]:
     import pandas as pd
 
+    from lm_demo.locales.numbers import number
     from lm_demo.model_info import human_count, summarize
     from lm_demo.models import load_model
 
     loaded = load_model(model_name)
     s = summarize(loaded)
-    facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=f"{s.parameters:,}",
+    facts = T("mp.facts", arch=s.architecture, params=human_count(s.parameters), exact=number(s.parameters, ","),
               layers=s.layers, width=s.width, heads=s.heads, context=s.context, vocab=s.vocab)
-    modules = pd.DataFrame(s.named_modules, columns=[T("mp.col.module"), T("mp.col.class"), T("mp.col.own_params")])
+    named = [(T("mp.root") if i == 0 and not name else name, cls, n)
+             for i, (name, cls, n) in enumerate(s.named_modules)]
+    modules = pd.DataFrame(named, columns=[T("mp.col.module"), T("mp.col.class"), T("mp.col.own_params")])
     return facts, s.config, s.module_tree, modules, kernels_markdown(loaded), kernels_frame(loaded)
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("mp.tab"), id="model"):
+    with gr.Tab(T("mp.tab"), id="model", elem_id="tab-model"):
         gr.Markdown(T("mp.intro"))
         show = gr.Button(T("mp.show"), elem_id="mp-show")
-        facts = gr.Markdown()
+        facts = gr.Markdown(elem_id="mp-facts")
         with gr.Row():
             config = gr.JSON(label=T("mp.config"))
             tree = gr.Code(label=T("mp.tree"), language=None, lines=20)
-        modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360)
+        modules = gr.Dataframe(label=T("mp.modules"), interactive=False, max_height=360, elem_id="mp-modules")
         kernels = gr.Markdown(elem_id="mp-kernels")
         kernel_table = gr.Dataframe(label=T("mp.kern.table"), interactive=False, elem_id="mp-kernel-table")
-        show.click(model_details, [ctx.model], [facts, config, tree, modules, kernels, kernel_table],
-                   api_name="model_info")
+        outputs = [facts, config, tree, modules, kernels, kernel_table]
+        ev = show.click(model_details, [ctx.model], outputs, api_name="model_info")
+        kept = relang.remember([ev], [ctx.model])
+        ctx.redraws.append(relang.Redraw(relang.again(model_details, len(outputs)), [kept], outputs))

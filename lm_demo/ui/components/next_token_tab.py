@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from lm_demo.ui import relang
 from lm_demo.ui.common import T, UIContext, guard, notes_markdown, queue_opts
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Slider, Textbox
@@ -52,7 +53,7 @@ def next_token(
 
 
 def build(ctx: UIContext) -> None:
-    with gr.Tab(T("nt.tab"), id="next_token"):
+    with gr.Tab(T("nt.tab"), id="next_token", elem_id="tab-next-token"):
         gr.Markdown(T("nt.intro"))
         with gr.Row():
             with gr.Column(scale=2):
@@ -81,9 +82,14 @@ def build(ctx: UIContext) -> None:
                                                "top_k": top_k, "top_p": top_p, "top_n": top_n}, "nt.run", "nt")
         inputs = [prompt, ctx.model, temperature, top_k, top_p, top_n]
         outputs = [table, chart, entropy, chips, notes, csv, settings]
-        ctx.components.update({"nt.prompt": prompt, "nt.temperature": temperature, "nt.top_k": top_k,
-                               "nt.top_p": top_p, "nt.inputs": inputs, "nt.outputs": outputs})
-        run.click(next_token, inputs, outputs, api_name="next_token", **queue_opts("next_token"))
-        prompt.submit(next_token, inputs, outputs, api_visibility="private", **queue_opts("next_token"))
+        events = [run.click(next_token, inputs, outputs, api_name="next_token", **queue_opts("next_token")),
+                  prompt.submit(next_token, inputs, outputs, api_visibility="private", **queue_opts("next_token"))]
         for slider in (temperature, top_k, top_p, top_n):
-            slider.release(next_token, inputs, outputs, api_visibility="private", **queue_opts("next_token"))
+            events.append(slider.release(next_token, inputs, outputs, api_visibility="private",
+                                         **queue_opts("next_token")))
+        # A language switch runs the last call again (cheap: the logits are cached).
+        kept = relang.remember(events, inputs)
+        ctx.redraws.append(relang.Redraw(relang.again(next_token, len(outputs)), [kept], outputs,
+                                         queue_opts("next_token")))
+        ctx.components.update({"nt.prompt": prompt, "nt.temperature": temperature, "nt.top_k": top_k,
+                               "nt.top_p": top_p, "nt.inputs": inputs, "nt.outputs": outputs, "nt.kept": kept})

@@ -83,7 +83,7 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
                 rows=corpus.rows_after)
     table = pd.DataFrame(stats.table(), columns=[T("train.stats.name"), T("train.stats.value")])
     hist = length_histogram(stats.word_lengths, title="", x_title=T("train.stats.words_axis"),
-                            y_title=T("train.stats.count_axis"))
+                            y_title=T("train.stats.count_axis"), median_label=T("train.stats.median"))
     path = upload_path(upload)
     settings = exports.make_settings("training", **exports.model_names(loaded), params=dict(
         corpus=preset, exclude=list(exclude or []), quijote_lines=quijote_lines, max_rows=max_rows,
@@ -91,6 +91,16 @@ def corpus_preview(preset: str, upload: Any, text_column: str | None, txt_mode: 
     csv_path = exports.table_file(table, settings, t("train.file.stats"))
     exportable(hist, exports.file_stem(settings, t("train.file.hist")))
     return summary, table, hist, notes_markdown(corpus.notes + loaded.notes), download(csv_path)
+
+
+@guard
+def corpus_preview_page(*args: Any) -> tuple[Any, ...]:
+    """``corpus_preview`` for the page: a corpus that cannot be read shows its message in the panel, with
+    the table and chart left empty (an error would put red badges on both); the API's raises it."""
+    try:
+        return corpus_preview(*args)
+    except gr.Error as e:
+        return f"⚠️ {e.message}", None, None, "", None
 
 
 PROMPT_WORDS = 2

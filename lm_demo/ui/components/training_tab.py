@@ -30,7 +30,8 @@ import gradio as gr
 
 from lm_demo.jobs import training_allowed
 from lm_demo.training import HP_PRESETS
-from lm_demo.ui.common import T, UIContext, compose, guard, notes_markdown, plain, retranslate
+from lm_demo.ui import relang
+from lm_demo.ui.common import T, UIContext, compose, guard
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
     DEFAULT_PRESET,
@@ -40,6 +41,7 @@ from lm_demo.ui.components.training_corpus import (
     corpus_spec,
     upload_path,
     corpus_preview,
+    corpus_preview_page,
     preset_choices,
     preset_menu,
     preset_options,
@@ -52,8 +54,10 @@ from lm_demo.ui.components.training_view import (
     figures,
     history_file,
     job_settings,
+    notes_markdown_of,
     overfit_markdown,
     samples_markdown,
+    starting_view,
     status_markdown,
 )
 from lm_demo.ui.ownership import is_owner, request_stop
@@ -78,21 +82,6 @@ def _prune_job_files() -> None:
     for table in (TRAIN_SETTINGS, HISTORY_FILES):
         for job_id in [k for k in table if k not in kept]:
             table.pop(job_id, None)
-
-
-class _Shown:
-    """A job as the status line shows it: its error message escaped (it may quote a model name the user typed)."""
-
-    def __init__(self, job: Any) -> None:
-        self._job = job
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._job, name)
-
-    @property
-    def error(self) -> Any:
-        error = self._job.error
-        return plain(retranslate(error)) if isinstance(error, str) else error
 
 
 # --------------------------------------------------------------------------- handlers
@@ -183,9 +172,9 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
     running = busy is not None
     owner = running and job is busy and is_owner(job, job_id)
     shown = busy if busy is not None and busy.kind != "train" else job
-    status = status_markdown(_Shown(shown) if shown is not None else None, events, owner)
+    status = status_markdown(shown, events, owner)
     loss, ppl = figures(events, log_scale, job_settings(job))
-    notes = notes_markdown(list(dict.fromkeys(e["text"] for e in events if e["type"] == "note")))  # a resume repeats some
+    notes = notes_markdown_of(events)
     saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
     use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
     if running:
@@ -252,7 +241,7 @@ def build(ctx: UIContext) -> None:
     cleanup_leftovers()  # start-up: what an interrupted save left behind
     allowed = training_allowed()
     m = MANUAL_START
-    with gr.Tab(T("train.tab"), id="training") as tab:
+    with gr.Tab(T("train.tab"), id="training", elem_id="tab-training") as tab:
         gr.Markdown(T("train.intro"))
         if not allowed:
             gr.Markdown(T("train.disabled"), elem_id="train-disabled")
@@ -382,9 +371,14 @@ def build(ctx: UIContext) -> None:
 
         # Registered first so that it, not a private event of the same function, gets the name.
         timer.tick(train_status, status_inputs, status_outputs, api_name="train_status", show_progress="hidden")
+        # The previous run's result goes at once (a failed start gets it back: train_status follows either way).
+        start_btn.click(starting_view, [log_scale], [status, overfit, loss_plot, ppl_plot, samples, notes, use_btn,
+                                                     history_csv], queue=False, **quiet)
         start_btn.click(train_start, start_inputs, [owner_id, status, timer, settings], api_name="train_start",
-                        concurrency_limit=1).then(train_status, status_inputs, status_outputs, **quiet)
-        stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False)
+                        concurrency_limit=1, show_progress="hidden").then(train_status, status_inputs,
+                                                                          status_outputs, **quiet)
+        stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False, show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(train_status, status_inputs, status_outputs))
         log_scale.change(train_status, status_inputs, status_outputs, **quiet)
         # re-attach: on page load and when the tab is shown, redraw everything and resume polling
         tab.select(train_status, status_inputs, status_outputs, **quiet)
@@ -393,7 +387,7 @@ def build(ctx: UIContext) -> None:
             root.load(train_status, status_inputs, status_outputs, **quiet)
             root.load(preset_menu, None, [preset], **quiet)
         runs["continue"].click(runs_panel.run_continue, [runs["pick"], owner_id], [owner_id, status, timer],
-                               api_name="train_continue", concurrency_limit=1).then(
+                               api_name="train_continue", concurrency_limit=1, show_progress="hidden").then(
             train_status, status_inputs, status_outputs, **quiet)
         runs["use"].click(runs_panel.run_use, [runs["pick"], ctx.model, owner_id],
                           [ctx.model, base_model, runs["group"], runs["text"], runs["pick"]], api_visibility="private")
@@ -401,10 +395,14 @@ def build(ctx: UIContext) -> None:
                               [runs["group"], runs["text"], runs["pick"]],
                               api_visibility="private")
         use_btn.click(use_trained, [saved_name, ctx.model], [ctx.model], api_visibility="private")
-        stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
-                        queue=False).then(corpus_preview, corpus_inputs + [base_model],
-                                          [stats_summary, stats_table, stats_hist, stats_notes, stats_csv],
-                                          api_name="train_corpus_stats")
+        stats_outputs = [stats_summary, stats_table, stats_hist, stats_notes, stats_csv]
+        gr.Button(visible=False).click(corpus_preview, corpus_inputs + [base_model], stats_outputs,
+                                       api_name="train_corpus_stats")  # the API; the page shows errors in the panel
+        stats_ev = stats_btn.click(lambda: gr.Accordion(open=True), None, [stats_acc], api_visibility="private",
+                                   queue=False).then(corpus_preview_page, corpus_inputs + [base_model], stats_outputs,
+                                                     api_visibility="private")
+        ctx.redraws.append(relang.Redraw(relang.again(corpus_preview_page, len(stats_outputs)),
+                                         [relang.remember([stats_ev], corpus_inputs + [base_model])], stats_outputs))
         preset.change(preset_options, [preset], [exclude, quijote_lines, sample_prompt], api_visibility="private",
                       queue=False)
         upload.upload(upload_columns, [upload, text_column, txt_mode], [text_column, sample_prompt],
@@ -419,3 +417,4 @@ def build(ctx: UIContext) -> None:
         for comp in summary_inputs:
             comp.change(settings_summary, summary_inputs, [summary], api_visibility="private", queue=False,
                         show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(settings_summary, summary_inputs, [summary], {"queue": False}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.ui.common import T, retranslate
+from lm_demo.ui.common import T, guard, notes_markdown, plain, retranslate
 
 # Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
 TRAIN_SETTINGS: dict[str, dict] = {}
@@ -17,10 +17,13 @@ HISTORY_COLUMNS = ("step", "epoch", "train_loss", "eval_loss", "eval_perplexity"
 
 
 def fmt(x: Any, digits: int = 3) -> str:
+    """A metric in the reader's language (``1.557`` tokens/s in Spanish, ``1,557`` in English)."""
+    from lm_demo.locales.numbers import number
+
     if x is None:
         return "—"
     if isinstance(x, float):
-        return f"{x:,.{digits}f}" if abs(x) < 1e5 else f"{x:,.0f}"
+        return number(x, f",.{digits}f" if abs(x) < 1e5 else ",.0f")
     return str(x)
 
 
@@ -63,7 +66,7 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
             parts.append(line)
         return "\n\n".join(parts)
     if job.status == "error":
-        return T("train.status.error", error=retranslate(job.error))
+        return T("train.status.error", error=plain(retranslate(job.error)))  # may quote a typed model name
     res = job.result
     steps = getattr(res, "steps", last_train["step"] if last_train else 0)
     loss = getattr(res, "eval_loss", None) if res is not None else (last_eval or {}).get("eval_loss")
@@ -83,6 +86,15 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
     if ckpt:
         parts.append(T("train.status.saved", name=ckpt))
     return "\n\n".join(parts)
+
+
+def notes_markdown_of(events: list[dict]) -> str:
+    """The run's notes, each written in the reader's language from its key (a note posted as text only,
+    by an older run, is translated back from its text); once each: a resumed run repeats some."""
+    from lm_demo.locales import from_ref
+
+    texts = [from_ref(e.get("ref")) or e.get("text", "") for e in events if e.get("type") == "note"]
+    return notes_markdown(list(dict.fromkeys(texts)))
 
 
 def overfit_markdown(events: list[dict]) -> str:
@@ -150,6 +162,18 @@ def history_file(job: Any, events: list[dict]) -> str | None:
     return HISTORY_FILES[job.id]
 
 
+@guard
+def starting_view(log_scale: bool = False) -> tuple[Any, ...]:
+    """What "Empezar a entrenar" shows at once, before the job's first poll: (status, overfitting note, loss
+    and perplexity plots, samples, notes, "use this model" button, metrics CSV); nothing of the previous run
+    stays."""
+    import gradio as gr
+
+    loss, ppl = figures([], log_scale)
+    return (T("train.status.stage.corpus"), "", loss, ppl, T("train.samples.empty"), "", gr.Button(visible=False),
+            None)
+
+
 def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -> tuple[Any, Any]:
     """Loss and perplexity figures; their PNG export is named after ``settings`` (a training job's)."""
     from lm_demo import exports
@@ -168,5 +192,5 @@ def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -
     return loss, ppl
 
 
-__all__ = ["status_markdown", "overfit_markdown", "samples_markdown", "job_settings", "history_frame",
-           "history_file", "figures", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
+__all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings",
+           "history_frame", "history_file", "figures", "starting_view", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
