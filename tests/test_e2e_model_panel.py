@@ -23,7 +23,7 @@ def test_model_info_api_reports_the_kernels(gradio_client):
 
 
 def test_model_panel_kernels_in_chromium(page):
-    page.get_by_role("tab", name="Modelo").click()
+    page.get_by_role("tab", name="Modelo", exact=True).click()
     page.click("#mp-show")
     page.wait_for_function("document.querySelector('#mp-kernels')?.innerText.includes('Núcleos de CPU')")
     page.wait_for_selector('#mp-kernel-table [role=row][aria-rowindex="6"]')  # header + 5 shapes
