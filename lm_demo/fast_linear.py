@@ -27,6 +27,7 @@ saved or trained (``models.ModelCache`` never does; training loads its own copy)
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from typing import Any
@@ -104,6 +105,17 @@ class ThinLinear(nn.Module):
             self._routes = self._routes_for(layouts)
             if "io" not in layouts:
                 self.weight_in_out = None
+
+    def __deepcopy__(self, memo: dict) -> "ThinLinear":
+        """A copy (``copy.deepcopy(model)`` in a notebook) prepares its own layouts: packed and oneDNN
+        tensors are opaque and cannot be copied, and a copy must not share them with its original."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        state = {k: v for k, v in self.__dict__.items() if k != "_routes"}
+        new.__dict__.update(copy.deepcopy(state, memo))
+        with torch.no_grad():
+            new._routes = new._routes_for({})
+        return new
 
     def copy_bytes(self) -> int:
         """Bytes of weight copies held beside the parameter (transposed, packed, bf16 layouts)."""

@@ -100,6 +100,27 @@ def test_installed_kernels_serve_each_row_case(kernels):
         assert torch.allclose(thin(x), conv(x.contiguous()), atol=1e-5)
 
 
+@pytest.mark.parametrize("kernels", [("mkl-packed", "oneDNN", "x@W"), ("W·xᵀ", "F.linear", "oneDNN")])
+def test_a_deep_copy_has_its_own_layouts_and_the_same_results(kernels):
+    import copy
+
+    if not all(ck.available(k) for k in kernels):
+        pytest.skip("a kernel is not in this PyTorch build")
+    conv, thin = _conv_and_thin()
+    thin.install(kernels)
+    twin = copy.deepcopy(thin)
+    assert twin.kernels == thin.kernels and twin.weight is not thin.weight
+    assert all(a[1] is not b[1] for a, b in zip(twin._routes, thin._routes))
+    with torch.inference_mode():
+        for rows in (1, 3, 20):
+            x = torch.randn(rows, 24)
+            assert torch.allclose(twin(x), conv(x), atol=1e-5), rows
+    with torch.no_grad():
+        twin.weight.zero_()  # the copy's parameter is its own: the original keeps its results
+    with torch.inference_mode():
+        assert torch.allclose(thin(torch.randn(2, 24) * 0 + 1), conv(torch.ones(2, 24)), atol=1e-5)
+
+
 def test_loaded_model_reports_its_measured_kernels(bundled):
     report = kernel_report(bundled.model)
     assert report is not None and report.autotuned and report.cpu
