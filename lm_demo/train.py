@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     from lm_demo.errors import UserError
     from lm_demo.jobs import Job
     from lm_demo.locales import t
+    from lm_demo.locales.numbers import number
     from lm_demo.models import BUNDLED_NAME, default_training_model
     from lm_demo.training import TrainConfig, distributed, run_training
     from lm_demo.training.runs import cleanup_leftovers
@@ -235,8 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
 
     if main_rank:
-        loss = "—" if result.eval_loss is None else f"{result.eval_loss:.4f}"
-        ppl = "—" if result.eval_perplexity is None else f"{result.eval_perplexity:.2f}"
+        loss = "—" if result.eval_loss is None else number(result.eval_loss, ".4f")  # 5,0719 in Spanish
+        ppl = "—" if result.eval_perplexity is None else number(result.eval_perplexity, ".2f")
         print(t("train.cli.result", loss=loss, ppl=ppl))
         if result.model is not None:
             notes: list[str] = []
