@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
@@ -269,9 +269,10 @@ def _redraw_steps(prompt: str, model_name: str | None, top_n: float, state: Any)
     return step_show(prompt, model_name, state, top_n)
 
 
-def build(ctx: UIContext, prompt: gr.Textbox, notes: gr.Markdown) -> None:
-    """The «Tú eliges» sub-tab and its events; called inside the tab's ``gr.Tabs``."""
-    light = queue_opts("next_token")  # one cached step each: as cheap as "Siguiente token"
+def build(ctx: UIContext, prompt: gr.Textbox, notes: gr.Markdown) -> Callable[[], None]:
+    """The «Tú eliges» sub-tab, laid out inside the tab's ``gr.Tabs``; returns its wiring, to call once
+    those sub-tabs are closed: it adds hidden components for the API, and inside a sub-tab those made
+    Gradio draw the next sub-tab's button twice after a language switch (test_e2e_tour)."""
     with gr.Tab(T("ins.sub.choose"), id="ins-choose", elem_id="ins-tab-choose") as choose_tab:
         gr.Markdown(T("ins.choose.intro"))
         with gr.Row():
@@ -299,31 +300,34 @@ def build(ctx: UIContext, prompt: gr.Textbox, notes: gr.Markdown) -> None:
         branch_chart = gr.Plot(label=T("ins.branch.chart"), elem_id="ins-branch-chart")
         with gr.Accordion(T("ins.choose.state"), open=False):
             state = gr.JSON(elem_id="ins-state")
+
+    def wire() -> None:
+        light = queue_opts("next_token")  # one cached step each: as cheap as "Siguiente token"
         token_id = Number(-1, precision=0, minimum=-1, visible=False)
         api_button = gr.Button(visible=False)
+        step_outputs = [state, text, step_summary, steps, branch_md, branch_chart, notes, steps_csv, *cand_buttons]
+        # The API's step_choose; on the page a candidate button or "Añadir" is the usual way in.
+        api_button.click(step_choose, [prompt, ctx.model, state, typed, token_id, top_n], step_outputs,
+                         api_name="step_choose", **light)
+        steps_events = [btn.click(_pick(k), [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
+                                  **light) for k, btn in enumerate(cand_buttons)]
+        for trigger in (add.click, typed.submit):
+            ev = trigger(step_add, [prompt, ctx.model, state, typed, top_n], step_outputs, api_visibility="private",
+                         **light)
+            ev.success(lambda: "", None, [typed], api_visibility="private")
+            steps_events.append(ev)
+        steps_events += [
+            undo.click(step_undo, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_undo", **light),
+            branch.click(step_branch, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_branch",
+                         **light),
+            restart.click(step_restart, [prompt, ctx.model, top_n], step_outputs, api_visibility="private", **light),
+            top_n.release(step_show, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
+                          **light),
+            choose_tab.select(open_choose, [prompt, ctx.model, state, top_n], step_outputs,
+                              api_visibility="private", **light)]
+        # A language switch shows the text built so far again (its state is on the page).
+        steps_kept = relang.remember(steps_events, [prompt, ctx.model, top_n])
+        ctx.redraws.append(relang.Redraw(relang.again(_redraw_steps, N_STEP_OUTPUTS), [steps_kept, state],
+                                         step_outputs, light))
 
-    step_outputs = [state, text, step_summary, steps, branch_md, branch_chart, notes, steps_csv, *cand_buttons]
-    # The API's step_choose; on the page a candidate button or "Añadir" is the usual way in.
-    api_button.click(step_choose, [prompt, ctx.model, state, typed, token_id, top_n],
-                                   step_outputs, api_name="step_choose", **light)
-    steps_events = [btn.click(_pick(k), [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
-                              **light) for k, btn in enumerate(cand_buttons)]
-    for trigger in (add.click, typed.submit):
-        ev = trigger(step_add, [prompt, ctx.model, state, typed, top_n], step_outputs, api_visibility="private",
-                     **light)
-        ev.success(lambda: "", None, [typed], api_visibility="private")
-        steps_events.append(ev)
-    steps_events += [
-        undo.click(step_undo, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_undo", **light),
-        branch.click(step_branch, [prompt, ctx.model, state, top_n], step_outputs, api_name="step_branch",
-                     **light),
-        restart.click(step_restart, [prompt, ctx.model, top_n], step_outputs, api_visibility="private", **light),
-        top_n.release(step_show, [prompt, ctx.model, state, top_n], step_outputs, api_visibility="private",
-                      **light),
-        choose_tab.select(open_choose, [prompt, ctx.model, state, top_n], step_outputs,
-                          api_visibility="private", **light)]
-    # A language switch shows the text built so far again (its state is on the page).
-    steps_kept = relang.remember(steps_events, [prompt, ctx.model, top_n])
-    ctx.redraws.append(relang.Redraw(relang.again(_redraw_steps, N_STEP_OUTPUTS), [steps_kept, state],
-                                     step_outputs, light))
-
+    return wire

@@ -233,7 +233,7 @@ def build(ctx: UIContext) -> None:
                                         elem_id="ins-lens-table")
                 lens_csv = csv_button("ins-lens-csv")
                 lens_json = gr.JSON(visible=False)
-            inside_choose.build(ctx, prompt, notes)
+            wire_choose = inside_choose.build(ctx, prompt, notes)
             with gr.Tab(T("ins.sub.compare"), id="ins-compare", elem_id="ins-tab-compare"):
                 gr.Markdown(T("ins.cmp.intro"))
                 tuned_choices, base_choices = _tuned_choices()
@@ -283,6 +283,7 @@ def build(ctx: UIContext) -> None:
             relang.remember([slider.release(attention, att_inputs, att_outputs, api_visibility="private", **light)],
                             att_inputs, att_kept)
 
+        wire_choose()
         cmp_outputs = [cmp_json, cmp_summary, cmp_table, lens_base, lens_tuned, att_base, att_tuned, cmp_csv, notes]
         cmp_inputs = [prompt, tuned, base, layer, head]
         cmp_ev = cmp_run.click(inside_compare, cmp_inputs, cmp_outputs, api_name="inside_compare",
