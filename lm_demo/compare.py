@@ -27,14 +27,12 @@ counts as probability 0 there (the result says so).
 from __future__ import annotations
 
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lm_demo.errors import UserError
+from lm_demo.model_memo import PerModelLRU
 from lm_demo.sampling import SamplingSettings
 
 DEMO_FINETUNE = "gpt2-es-tiny-chistes"  # bundled demo fine-tune (base: gpt2-es-tiny)
@@ -367,8 +365,7 @@ def eval_token_cap(*models: Any) -> int:
     big = any(str(getattr(m, "device", "cpu")) == "cpu"
               and sum(p.numel() for p in m.model.parameters()) > SMALL_MODEL_PARAMS for m in models)
     return LARGE_MODEL_MAX_TOKENS if big else DEFAULT_MAX_TOKENS
-_LOSSES_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple, Any]]" = weakref.WeakKeyDictionary()
-_LOSSES_LOCK = threading.Lock()
+_LOSSES_CACHE: PerModelLRU[Any] = PerModelLRU(LOSSES_CACHE_SIZE)
 
 
 def held_out_losses(loaded: Any, texts: list[str], max_tokens: int | None) -> Any:
@@ -380,17 +377,7 @@ def held_out_losses(loaded: Any, texts: list[str], max_tokens: int | None) -> An
     from lm_demo.perplexity import token_losses
 
     key = (tuple(texts), max_tokens, current_lang())
-    with _LOSSES_LOCK:
-        found = _LOSSES_CACHE.get(loaded.model, {}).get(key)
-    if found is not None:
-        return found
-    res = token_losses(loaded, texts, max_tokens=max_tokens)
-    with _LOSSES_LOCK:
-        per_model = _LOSSES_CACHE.setdefault(loaded.model, OrderedDict())
-        per_model[key] = res
-        while len(per_model) > LOSSES_CACHE_SIZE:
-            per_model.popitem(last=False)
-    return res
+    return _LOSSES_CACHE.get_or_compute(loaded.model, key, lambda: token_losses(loaded, texts, max_tokens=max_tokens))
 
 
 # --------------------------------------------------------------------------- everything

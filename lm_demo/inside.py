@@ -26,13 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from lm_demo.errors import UserError
+from lm_demo.model_memo import PerModelLRU
 from lm_demo.tokens import encode_prompt, token_label
 
 MAX_TOKENS = 64  # longer prompts keep their last MAX_TOKENS tokens (a readable heatmap; bounded memory)
@@ -58,8 +56,7 @@ class Capture:
         return len(self.hidden) - 1
 
 
-_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple[int, ...], Capture]]" = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
+_CACHE: PerModelLRU[Capture] = PerModelLRU(CAPTURE_CACHE_SIZE)
 
 
 def encode(loaded: Any, prompt: str) -> tuple[list[int], list[str]]:
@@ -77,22 +74,7 @@ def capture(loaded: Any, prompt: str, use_cache: bool = True) -> tuple[Capture, 
     Returns the capture (shared: don't modify it) and the notes for the user (truncation).
     """
     ids, notes = encode(loaded, prompt)
-    model = loaded.model
-    key = tuple(ids)
-    if use_cache:
-        with _CACHE_LOCK:
-            per_model = _CACHE.get(model)
-            if per_model is not None and key in per_model:
-                per_model.move_to_end(key)
-                return per_model[key], notes
-    cap = _forward(loaded, ids)
-    if use_cache:
-        with _CACHE_LOCK:
-            per_model = _CACHE.setdefault(model, OrderedDict())
-            per_model[key] = cap
-            while len(per_model) > CAPTURE_CACHE_SIZE:
-                per_model.popitem(last=False)
-    return cap, notes
+    return _CACHE.get_or_compute(loaded.model, tuple(ids), lambda: _forward(loaded, ids), use_cache), notes
 
 
 def _forward(loaded: Any, ids: list[int]) -> Capture:

@@ -13,12 +13,10 @@ entries with it), the last ``LOGITS_CACHE_SIZE`` prompts, under a lock.
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from lm_demo.model_memo import PerModelLRU
 from lm_demo.sampling import SamplingSettings, entropy_bits, warp_logits
 from lm_demo.tokens import encode_prompt, prompt_chips, token_label
 
@@ -59,32 +57,22 @@ class NextTokenResult:
 
 
 LOGITS_CACHE_SIZE = 32
-_LOGITS_CACHE: "weakref.WeakKeyDictionary[Any, OrderedDict[tuple[int, ...], Any]]" = weakref.WeakKeyDictionary()
-_LOGITS_LOCK = threading.Lock()
+_LOGITS_CACHE: PerModelLRU[Any] = PerModelLRU(LOGITS_CACHE_SIZE)
 
 
 def last_logits(loaded: Any, ids: list[int], use_cache: bool = True) -> Any:
     """Logits (1, vocab) of the position after ``ids``, in float32 (a tensor callers must not modify)."""
     import torch
 
-    model, key = loaded.model, tuple(ids)
-    if use_cache:
-        with _LOGITS_LOCK:
-            per_model = _LOGITS_CACHE.get(model)
-            if per_model is not None and key in per_model:
-                per_model.move_to_end(key)
-                return per_model[key]
-    x = torch.tensor([ids], device=model.device)
-    with torch.inference_mode():
-        out = model(input_ids=x, logits_to_keep=1, use_cache=False)
-    logits = out.logits[:, -1, :].float()
-    if use_cache:
-        with _LOGITS_LOCK:
-            per_model = _LOGITS_CACHE.setdefault(model, OrderedDict())
-            per_model[key] = logits
-            while len(per_model) > LOGITS_CACHE_SIZE:
-                per_model.popitem(last=False)
-    return logits
+    model = loaded.model
+
+    def forward() -> Any:
+        x = torch.tensor([ids], device=model.device)
+        with torch.inference_mode():
+            out = model(input_ids=x, logits_to_keep=1, use_cache=False)
+        return out.logits[:, -1, :].float()
+
+    return _LOGITS_CACHE.get_or_compute(model, tuple(ids), forward, use_cache)
 
 
 def next_token_distribution(
