@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lm_demo.env import env_number
 from lm_demo.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -377,7 +378,7 @@ class ModelCache:
             return [k[0] for k in self._items]
 
 
-MODEL_CACHE = ModelCache(int(os.environ.get("LM_DEMO_MAX_MODELS", "3")))
+MODEL_CACHE = ModelCache(int(env_number("LM_DEMO_MAX_MODELS", 3)))  # ModelCache keeps at least 1
 
 
 def default_model_name() -> str:

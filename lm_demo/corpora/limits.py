@@ -15,11 +15,10 @@ raise them (the CLI sets them from ``--max-corpus-mb`` / ``--max-corpus-rows``).
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
+from lm_demo.env import env_number
 from lm_demo.errors import UserError
 
 MB = 2**20
@@ -44,22 +43,13 @@ class CorpusLimits:
     field_bytes: int = MAX_FIELD_BYTES
 
 
-def _env_number(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value > 0 and math.isfinite(value) else None
-
-
 def corpus_limits() -> CorpusLimits:
     """The limits in force: the defaults, or larger ones from ``LM_DEMO_MAX_CORPUS_MB`` / ``_ROWS``.
 
     A larger text limit raises the file limit with it (a CLI user pointing at a
     200 MB local file); the one-text limit stays (one text is never a book).
     """
-    mb, rows = _env_number("LM_DEMO_MAX_CORPUS_MB"), _env_number("LM_DEMO_MAX_CORPUS_ROWS")
+    mb, rows = env_number("LM_DEMO_MAX_CORPUS_MB"), env_number("LM_DEMO_MAX_CORPUS_ROWS")
     text = int(mb * MB) if mb else MAX_TEXT_BYTES
     return CorpusLimits(file_bytes=max(MAX_UPLOAD_BYTES, text), text_bytes=text,
                         rows=int(rows) if rows else MAX_ROWS)

@@ -24,6 +24,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
+from lm_demo.env import env_number
 from lm_demo.locales import t
 
 SPACE_CPU_MINUTES = 30.0
@@ -36,18 +37,9 @@ def on_space() -> bool:
     return bool(os.environ.get("SPACE_ID", "").strip())
 
 
-def _env(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value >= 0 and math.isfinite(value) else None
-
-
 def max_minutes(device: str = "cpu") -> float:
     """Minutes a run may train (0 = no cap)."""
-    value = _env("LM_DEMO_MAX_TRAIN_MINUTES")
+    value = env_number("LM_DEMO_MAX_TRAIN_MINUTES", zero_ok=True)
     if value is not None:
         return value
     return SPACE_CPU_MINUTES if on_space() and device != "cuda" else 0.0
@@ -55,7 +47,7 @@ def max_minutes(device: str = "cpu") -> float:
 
 def max_steps(device: str = "cpu") -> int:
     """Optimiser steps a run may take (0 = no cap beyond ``TrainConfig``'s range)."""
-    value = _env("LM_DEMO_MAX_TRAIN_STEPS")
+    value = env_number("LM_DEMO_MAX_TRAIN_STEPS", zero_ok=True)
     if value is not None:
         return int(value)
     return SPACE_STEPS.get(device, SPACE_STEPS["cpu"]) if on_space() else 0
@@ -63,7 +55,7 @@ def max_steps(device: str = "cpu") -> int:
 
 def max_epochs() -> float:
     """Passes over the corpus a run may make (0 = no cap beyond ``TrainConfig``'s range)."""
-    value = _env("LM_DEMO_MAX_TRAIN_EPOCHS")
+    value = env_number("LM_DEMO_MAX_TRAIN_EPOCHS", zero_ok=True)
     if value is not None:
         return value
     return SPACE_EPOCHS if on_space() else 0.0

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import time
 from contextlib import asynccontextmanager
 from copy import copy
 from typing import Any, AsyncIterator, Callable, Iterable
 
 from gradio.state_holder import SessionState, StateHolder
+
+from lm_demo.env import env_number
 
 log = logging.getLogger("lm_demo")
 
@@ -43,11 +44,7 @@ forget_callbacks: list[Callable[[list[str]], None]] = []
 
 def idle_minutes() -> float:
     """Minutes without a request after which a session is dropped (``LM_DEMO_SESSION_IDLE_MINUTES``, 60)."""
-    try:
-        value = float(os.environ.get("LM_DEMO_SESSION_IDLE_MINUTES", "60"))
-    except ValueError:
-        value = 60.0
-    return value if value > 0 else 60.0
+    return env_number("LM_DEMO_SESSION_IDLE_MINUTES", 60.0)
 
 
 class LeanSessionState(SessionState):
