@@ -7,15 +7,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import time
 
 import pytest
 from conftest import ARTIFACTS
 
 from lm_demo import app_process
+from tests.killed_runs import kill_at_step
 
 pytestmark = pytest.mark.e2e
 
@@ -100,20 +98,10 @@ def test_killed_app_lists_the_run_and_continuar_finishes_it(browser, tmp_path):
         client.predict("refranes", None, None, "lines", [], 2000, 400, "gpt2-es-tiny", False, 4, 4, 256, "packed",
                        32, 1.0, 5e-4, 4, 1, 0.01, 0, 100, 30, 42, 0, "Más vale", "corte-e2e", False, "final", 5.0,
                        api_name="/train_start")
-        run_json = ckpts / ".runs" / "corte-e2e" / "run.json"
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            try:
-                if json.loads(run_json.read_text())["step"] >= 10:
-                    break
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("no checkpoint within 4 minutes")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+        kill_at_step(proc, ckpts / ".runs" / "corte-e2e" / "run.json", 10, 240)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         if proc.poll() is None:
             proc.kill()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lm_demo.errors import UserError
+from tests.killed_runs import kill_at_step
 
 REPO = Path(__file__).resolve().parents[1]
 TOTAL = 20
@@ -34,25 +34,7 @@ def killed_run(tmp_path, monkeypatch):
     proc = _cli(ckpts, "--corpus", "refranes", "--max-rows", "800", "--model", "gpt2-es-tiny", "--max-steps",
                 str(TOTAL), "--save-every-steps", "5", "--eval-steps", "10", "--block-size", "32", "--batch-size",
                 "4", "--name", "corte", "--max-new-tokens", "10")
-    run_json = ckpts / ".runs" / "corte" / "run.json"
-    deadline = time.time() + 180
-    try:
-        while time.time() < deadline:
-            if run_json.is_file():
-                try:
-                    if json.loads(run_json.read_text())["step"] >= 10:
-                        break
-                except (ValueError, KeyError):
-                    pass
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.05)
-        else:
-            pytest.fail("no checkpoint within 3 minutes")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_at_step(proc, ckpts / ".runs" / "corte" / "run.json", 10, 180)
     return ckpts
 
 
