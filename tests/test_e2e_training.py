@@ -27,6 +27,18 @@ def _status(page) -> str:
     return page.inner_text("#train-status")
 
 
+def _wait_status(page, text: str, timeout_ms: int) -> None:
+    """Wait until the status line says ``text``; on a timeout, fail with what the page said instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"() => document.querySelector('#train-status').innerText.includes({text!r})",
+                               timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pytest.fail(f"no {text!r} in the status after {timeout_ms / 1000:.0f} s; status: {_status(page)!r}; "
+                    f"notes: {page.inner_text('#train-notes')!r}")
+
+
 def _set(page, elem_id: str, value) -> None:
     box = page.locator(f"#{elem_id} input").first
     box.fill(str(value))
@@ -48,8 +60,7 @@ def test_training_tab_live_plot_second_browser_and_stop(page, browser, app_serve
     page.wait_for_function("() => document.querySelector('#train-summary').innerText.includes('300 pasos')")
     page.locator("#train-name textarea, #train-name input").first.fill("e2e-poesia")
     page.click("#train-start")
-    page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Entrenando')",
-                           timeout=120_000)
+    _wait_status(page, "Entrenando", 120_000)
     page.wait_for_function(f"() => ({PLOT_POINTS})() >= 2", timeout=120_000)
     first = page.evaluate(PLOT_POINTS)
     assert page.locator("#train-stop").first.is_enabled()
@@ -67,8 +78,7 @@ def test_training_tab_live_plot_second_browser_and_stop(page, browser, app_serve
     ctx2.close()
 
     page.click("#train-stop")
-    page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Detenido')",
-                           timeout=120_000)
+    _wait_status(page, "Detenido", 120_000)
     text = _status(page)
     assert "e2e-poesia" in text and "perplejidad" in text and "modelo final" in text
     assert page.evaluate(PLOT_POINTS) > first  # the plot kept updating while the class watched
@@ -121,11 +131,9 @@ def test_killed_app_lists_the_run_and_continuar_finishes_it(browser, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "training_interrupted.png"), full_page=False)
         t0 = time.perf_counter()
         page.click("#train-runs-continue")
-        page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Entrenando')",
-                               timeout=120_000)
+        _wait_status(page, "Entrenando", 120_000)
         resumed_s = time.perf_counter() - t0
-        page.wait_for_function("() => document.querySelector('#train-status').innerText.includes('Terminado')",
-                               timeout=240_000)
+        _wait_status(page, "Terminado", 240_000)
         assert "30 pasos" in _status(page) and "corte-e2e" in _status(page)
         assert "Se continúa el entrenamiento interrumpido" in page.inner_text("#train-notes")
         page.wait_for_selector("#train-runs", state="hidden")

@@ -99,3 +99,28 @@ def test_idle_status_refreshes_the_base_model_list_and_the_runs_panel(tmp_path, 
     assert "cortado" in text and "paso 25 de 60" in text and "sin punto de control" in text
     group, text, pick = training_runs_panel.run_discard("cortado")
     assert group.constructor_args["visible"] is False and not run.exists()
+
+
+def test_only_the_poll_tick_switches_the_timer_off():
+    """A redraw computed before "Continuar"/Start may land after it: it must not stop the new job's polling."""
+    import threading
+
+    import gradio as gr
+
+    from lm_demo.jobs import JOBS
+
+    if JOBS.running() is not None:
+        JOBS.running().wait(300)
+    timer_at = 6  # status, overfit, loss, ppl, samples, notes, timer, ...
+    tick, redraw = training_tab.train_status(None, False, None), training_tab.train_redraw(None, False, None)
+    assert isinstance(tick[timer_at], gr.Timer) and tick[timer_at].constructor_args["active"] is False
+    assert isinstance(redraw[timer_at], type(gr.skip()))
+    release = threading.Event()
+    job = JOBS.start("train", lambda job: release.wait(60), {"corpus": "huerta.txt"})
+    try:
+        for out in (training_tab.train_status(job.id, False, None), training_tab.train_redraw(job.id, False, None)):
+            assert out[timer_at].constructor_args["active"] is True
+            assert out[-3].constructor_args["visible"] is False  # nothing can be continued while a job runs
+    finally:
+        release.set()
+        job.wait(60)

@@ -299,3 +299,19 @@ CONCURRENCY: dict[str, int] = {"next_token": 4, "decode": 1, "compare": 1}
 def queue_opts(kind: str) -> dict[str, Any]:
     """``concurrency_id``/``concurrency_limit`` for an event doing ``kind`` of work."""
     return {"concurrency_id": kind, "concurrency_limit": CONCURRENCY[kind]}
+
+
+def poll_timer(running: bool, from_tick: bool) -> Any:
+    """The update of a job's poll timer from a status redraw.
+
+    Only the timer's own tick may switch it off.  A redraw on page load, on a
+    tab switch or after a language change is computed when it starts and may
+    reach the page after a Start or Continuar that began later (the queue runs
+    different events side by side): its "nothing runs" would then stop the
+    polling of the job that had just begun, and the page would never show it
+    (seen in CI: a slow tab redraw landed after "Continuar").  A stale text is
+    harmless while the timer runs: the next tick redraws it.
+    """
+    if running:
+        return gr.Timer(active=True)
+    return gr.Timer(active=False) if from_tick else gr.skip()

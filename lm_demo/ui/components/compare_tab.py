@@ -14,7 +14,8 @@ import gradio as gr
 
 from lm_demo.compare import DEMO_FINETUNE  # light: no torch at import time
 from lm_demo.ui import relang
-from lm_demo.ui.common import T, UIContext, guard, in_code, notes_markdown, plain, queue_opts, retranslate
+from lm_demo.ui.common import (T, UIContext, guard, in_code, notes_markdown, plain, poll_timer, queue_opts,
+                              retranslate)
 from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
 from lm_demo.ui.widgets import Dropdown, Number, Slider, Textbox
 
@@ -310,7 +311,7 @@ def _trials_settings(job: Any) -> dict:
     return found
 
 
-def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
+def _trials_view(job: Any, owner: bool = False, from_tick: bool = True) -> tuple[Any, ...]:
     """(progress text, table, chart, timer, CSV file, Stop button) for ``job`` (a training-runner job or None).
 
     The CSV of the table is written once the job has ended (not at every poll);
@@ -325,7 +326,8 @@ def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
     from lm_demo.model_trials import best_index, progress, rows_from_events
 
     if job is None:
-        return T("cmp.trials.progress.idle"), None, None, gr.Timer(active=False), None, gr.Button(interactive=False)
+        return (T("cmp.trials.progress.idle"), None, None, poll_timer(False, from_tick), None,
+                gr.Button(interactive=False))
     events = job.events
     rows = rows_from_events(events)
     best = best_index(rows)
@@ -354,7 +356,7 @@ def _trials_view(job: Any, owner: bool = False) -> tuple[Any, ...]:
     csv_path = None
     if rows and not job.running:
         csv_path = exports.table_file(frame, settings, t("cmp.file.trials"))
-    return (text, frame, chart, gr.Timer(active=job.running), download(csv_path),
+    return (text, frame, chart, poll_timer(job.running, from_tick), download(csv_path),
             gr.Button(interactive=owner and job.running))
 
 
@@ -394,6 +396,15 @@ def trials_status(job_id: str | None = None) -> tuple[Any, ...]:
 
     job = _job(job_id)
     return _trials_view(job, is_owner(job, job_id))
+
+
+@guard
+def trials_redraw(job_id: str | None = None) -> tuple[Any, ...]:
+    """``trials_status`` on a tab switch or a language change: never stops the timer (``common.poll_timer``)."""
+    from lm_demo.ui.ownership import is_owner
+
+    job = _job(job_id)
+    return _trials_view(job, is_owner(job, job_id), from_tick=False)
 
 
 @guard
@@ -449,5 +460,5 @@ def _build_trials(ctx: UIContext, tab: gr.Tab) -> None:
         timer.tick(trials_status, [job_id], view, api_name="trials_status", show_progress="hidden")
         stop.click(trials_stop, [job_id], [status], api_name="trials_stop", queue=False, show_progress="hidden")
         # A reloaded page (or another teacher's) picks up the running or latest comparison.
-        tab.select(trials_status, [job_id], view, api_visibility="private", show_progress="hidden")
-        ctx.redraws.append(relang.Redraw(trials_status, [job_id], view))
+        tab.select(trials_redraw, [job_id], view, api_visibility="private", show_progress="hidden")
+        ctx.redraws.append(relang.Redraw(trials_redraw, [job_id], view))

@@ -10,7 +10,8 @@ CLI uses the same function).
 How the page follows a job that runs in a background thread: ``train_start``
 starts it and switches a ``gr.Timer`` on; each tick ``train_status`` redraws
 the whole history from ``JOBS`` (so a reloaded page, or a second browser,
-gets the full picture) and switches the timer off once the job has ended.
+gets the full picture) and switches the timer off once the job has ended;
+the other redraws (``train_redraw``: page load, tab switch) never do.
 The browser that started a job remembers its id in ``gr.BrowserState`` (it
 survives a reload); other browsers see the progress read-only.
 ``train_stop`` runs outside the queue (``queue=False``) so it is never stuck
@@ -31,7 +32,7 @@ import gradio as gr
 from lm_demo.jobs import training_allowed
 from lm_demo.training import HP_PRESETS
 from lm_demo.ui import relang
-from lm_demo.ui.common import T, UIContext, compose, guard
+from lm_demo.ui.common import T, UIContext, compose, guard, poll_timer
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
     DEFAULT_PRESET,
@@ -156,13 +157,24 @@ def train_stop(job_id: str | None = None) -> str:
 
 @guard
 def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
-    """API ``train_status``: status text, overfitting note, loss and perplexity plots, samples, notes, (UI
-    updates), metric history CSV, interrupted runs.
+    """API ``train_status`` (the poll timer's tick): status text, overfitting note, loss and perplexity plots,
+    samples, notes, (UI updates), metric history CSV, interrupted runs.
 
     Also switches the poll timer off once the job has ended, re-enables the
     buttons, and refreshes both model pickers (the app's and the base model's)
     when nothing runs, so a saved checkpoint can be used or trained further.
     """
+    return _status_view(job_id, log_scale, run_pick, from_tick=True)
+
+
+@guard
+def train_redraw(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
+    """``train_status`` for every other redraw (page load, tab switch, after Start): never stops the timer
+    (``common.poll_timer``)."""
+    return _status_view(job_id, log_scale, run_pick, from_tick=False)
+
+
+def _status_view(job_id: str | None, log_scale: bool, run_pick: str | None, from_tick: bool) -> tuple[Any, ...]:
     from lm_demo.jobs import JOBS
     from lm_demo.models import model_choices
 
@@ -177,15 +189,15 @@ def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: s
     notes = notes_markdown_of(events)
     saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
     use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
-    if running:
+    if running:  # nothing can be continued while a job runs
         picker = base_picker = gr.skip()
-        runs = (gr.skip(), gr.skip(), gr.skip())
+        runs = (gr.Group(visible=False), gr.skip(), gr.skip())
     else:
         picker = Dropdown(choices=model_choices()) if saved else gr.skip()
         base_picker = Dropdown(choices=model_choices())
         runs = runs_panel.view(run_pick)
-    return (status, overfit_markdown(events), loss, ppl, samples_markdown(events), notes, gr.Timer(active=running),
-            gr.Button(interactive=not running and training_allowed()), gr.Button(interactive=owner), use_btn, picker,
+    return (status, overfit_markdown(events), loss, ppl, samples_markdown(events), notes,
+            poll_timer(running, from_tick), gr.Button(interactive=not running and training_allowed()), gr.Button(interactive=owner), use_btn, picker,
             base_picker, saved or "", download(history_file(job, events)), *runs)
 
 
@@ -375,20 +387,20 @@ def build(ctx: UIContext) -> None:
         start_btn.click(starting_view, [log_scale], [status, overfit, loss_plot, ppl_plot, samples, notes, use_btn,
                                                      history_csv], queue=False, **quiet)
         start_btn.click(train_start, start_inputs, [owner_id, status, timer, settings], api_name="train_start",
-                        concurrency_limit=1, show_progress="hidden").then(train_status, status_inputs,
+                        concurrency_limit=1, show_progress="hidden").then(train_redraw, status_inputs,
                                                                           status_outputs, **quiet)
         stop_btn.click(train_stop, [owner_id], [status], api_name="train_stop", queue=False, show_progress="hidden")
-        ctx.redraws.append(relang.Redraw(train_status, status_inputs, status_outputs))
-        log_scale.change(train_status, status_inputs, status_outputs, **quiet)
+        ctx.redraws.append(relang.Redraw(train_redraw, status_inputs, status_outputs))
+        log_scale.change(train_redraw, status_inputs, status_outputs, **quiet)
         # re-attach: on page load and when the tab is shown, redraw everything and resume polling
-        tab.select(train_status, status_inputs, status_outputs, **quiet)
+        tab.select(train_redraw, status_inputs, status_outputs, **quiet)
         root = gr.context.Context.root_block
         if root is not None:
-            root.load(train_status, status_inputs, status_outputs, **quiet)
+            root.load(train_redraw, status_inputs, status_outputs, **quiet)
             root.load(preset_menu, None, [preset], **quiet)
         runs["continue"].click(runs_panel.run_continue, [runs["pick"], owner_id], [owner_id, status, timer],
                                api_name="train_continue", concurrency_limit=1, show_progress="hidden").then(
-            train_status, status_inputs, status_outputs, **quiet)
+            train_redraw, status_inputs, status_outputs, **quiet)
         runs["use"].click(runs_panel.run_use, [runs["pick"], ctx.model, owner_id],
                           [ctx.model, base_model, runs["group"], runs["text"], runs["pick"]], api_visibility="private")
         runs["discard"].click(runs_panel.run_discard, [runs["pick"], owner_id],
