@@ -300,6 +300,26 @@ def test_stats_count_words_and_tokens(bundled, tmp_path):
     assert fig.data[0].type == "histogram" and len(fig.data[0].x) == 3
 
 
+def test_a_presets_stats_are_kept_per_language_and_an_upload_is_always_read_again(bundled, tmp_path, no_data_folder):
+    """A class opening the stats of the same preset gets the first answer again; an upload is never kept."""
+    from lm_demo.corpora import CorpusSpec, describe_corpus
+    from lm_demo.locales import use_lang
+
+    first = describe_corpus(CorpusSpec(preset="refranes", max_rows=300), bundled.tokenizer)
+    again = describe_corpus(CorpusSpec(preset="refranes", max_rows=300), bundled.tokenizer)
+    assert again is first and first[1].rows_after == 300
+    assert describe_corpus(CorpusSpec(preset="refranes", max_rows=200), bundled.tokenizer)[1].rows_after == 200
+    with use_lang("en"):
+        english = describe_corpus(CorpusSpec(preset="refranes", max_rows=300), bundled.tokenizer)
+    assert english is not first and english[0].label != first[0].label  # "Proverbs", not «Refranes»
+    assert english[1].token_lengths == first[1].token_lengths
+    p = tmp_path / "clase.txt"
+    p.write_text("uno\ndos\n", encoding="utf-8")
+    assert describe_corpus(CorpusSpec(path=str(p)), bundled.tokenizer)[1].rows_after == 2
+    p.write_text("uno\ndos\ntres\n", encoding="utf-8")
+    assert describe_corpus(CorpusSpec(path=str(p)), bundled.tokenizer)[1].rows_after == 3
+
+
 # --------------------------------------------------------------------------- limits (what a read may produce)
 from lm_demo.corpora import CorpusLimits, prepared  # noqa: E402
 from lm_demo.corpora.files import precheck, read_table  # noqa: E402
