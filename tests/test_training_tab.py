@@ -91,7 +91,7 @@ def test_idle_status_refreshes_the_base_model_list_and_the_runs_panel(tmp_path, 
     (run / "run.json").write_text(json.dumps({"name": "cortado", "status": "running", "step": 25, "total_steps": 60,
                                               "corpus_label": "huerta.txt", "pid": 1, "host": "otra-maquina",
                                               "checkpoint": None, "updated": 0}))
-    out = training_tab.train_status(None, False, None)
+    out = training_view.train_status(None, False, None)
     base_picker = out[11]
     assert "de-la-clase" in base_picker.constructor_args["choices"]
     group, text, pick = out[-3:]
@@ -112,13 +112,13 @@ def test_only_the_poll_tick_switches_the_timer_off():
     if JOBS.running() is not None:
         JOBS.running().wait(300)
     timer_at = 6  # status, overfit, loss, ppl, samples, notes, timer, ...
-    tick, redraw = training_tab.train_status(None, False, None), training_tab.train_redraw(None, False, None)
+    tick, redraw = training_view.train_status(None, False, None), training_view.train_redraw(None, False, None)
     assert isinstance(tick[timer_at], gr.Timer) and tick[timer_at].constructor_args["active"] is False
     assert isinstance(redraw[timer_at], type(gr.skip()))
     release = threading.Event()
     job = JOBS.start("train", lambda job: release.wait(60), {"corpus": "huerta.txt"})
     try:
-        for out in (training_tab.train_status(job.id, False, None), training_tab.train_redraw(job.id, False, None)):
+        for out in (training_view.train_status(job.id, False, None), training_view.train_redraw(job.id, False, None)):
             assert out[timer_at].constructor_args["active"] is True
             assert out[-3].constructor_args["visible"] is False  # nothing can be continued while a job runs
     finally:

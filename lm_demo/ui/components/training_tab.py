@@ -8,7 +8,7 @@ automatic: chosen from the corpus size by ``lm_demo.training.defaults`` (the
 CLI uses the same function).
 
 How the page follows a job that runs in a background thread: ``train_start``
-starts it and switches a ``gr.Timer`` on; each tick ``train_status`` redraws
+starts it and switches a ``gr.Timer`` on; each tick ``train_status`` (``training_view``) redraws
 the whole history from ``JOBS`` (so a reloaded page, or a second browser,
 gets the full picture) and switches the timer off once the job has ended;
 the other redraws (``train_redraw``: page load, tab switch) never do.
@@ -32,7 +32,7 @@ import gradio as gr
 from lm_demo.jobs import training_allowed
 from lm_demo.training import HP_PRESETS
 from lm_demo.ui import relang
-from lm_demo.ui.common import T, UIContext, compose, guard, poll_timer
+from lm_demo.ui.common import T, UIContext, compose, guard
 from lm_demo.ui.components import training_runs_panel as runs_panel
 from lm_demo.ui.components.training_corpus import (
     DEFAULT_PRESET,
@@ -48,20 +48,9 @@ from lm_demo.ui.components.training_corpus import (
     preset_options,
     upload_columns,
 )
-from lm_demo.ui.components.export_panel import csv_button, download, png_hint, settings_box
-from lm_demo.ui.components.training_view import (
-    HISTORY_FILES,
-    TRAIN_SETTINGS,
-    figures,
-    history_file,
-    job_settings,
-    notes_markdown_of,
-    overfit_markdown,
-    samples_markdown,
-    starting_view,
-    status_markdown,
-)
-from lm_demo.ui.ownership import is_owner, request_stop
+from lm_demo.ui.components.export_panel import csv_button, png_hint, settings_box
+from lm_demo.ui.components.training_view import HISTORY_FILES, TRAIN_SETTINGS, starting_view, train_redraw, train_status
+from lm_demo.ui.ownership import request_stop
 from lm_demo.ui.widgets import CheckboxGroup, Dropdown, Number, Radio, Slider, Textbox
 
 HP_PRESET_KEYS = ("auto", "seed000", "seed001", "seed002", "seed003", "seed004")
@@ -153,52 +142,6 @@ def train_stop(job_id: str | None = None) -> str:
         return T("train.stop.none")
     gr.Info(T("train.stop.requested"))
     return T("train.status.stopping")
-
-
-@guard
-def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
-    """API ``train_status`` (the poll timer's tick): status text, overfitting note, loss and perplexity plots,
-    samples, notes, (UI updates), metric history CSV, interrupted runs.
-
-    Also switches the poll timer off once the job has ended, re-enables the
-    buttons, and refreshes both model pickers (the app's and the base model's)
-    when nothing runs, so a saved checkpoint can be used or trained further.
-    """
-    return _status_view(job_id, log_scale, run_pick, from_tick=True)
-
-
-@guard
-def train_redraw(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
-    """``train_status`` for every other redraw (page load, tab switch, after Start): never stops the timer
-    (``common.poll_timer``)."""
-    return _status_view(job_id, log_scale, run_pick, from_tick=False)
-
-
-def _status_view(job_id: str | None, log_scale: bool, run_pick: str | None, from_tick: bool) -> tuple[Any, ...]:
-    from lm_demo.jobs import JOBS
-    from lm_demo.models import model_choices
-
-    busy = JOBS.running()
-    job = busy if busy is not None and busy.kind == "train" else JOBS.latest("train")
-    events = job.events if job is not None else []
-    running = busy is not None
-    owner = running and job is busy and is_owner(job, job_id)
-    shown = busy if busy is not None and busy.kind != "train" else job
-    status = status_markdown(shown, events, owner)
-    loss, ppl = figures(events, log_scale, job_settings(job))
-    notes = notes_markdown_of(events)
-    saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
-    use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
-    if running:  # nothing can be continued while a job runs
-        picker = base_picker = gr.skip()
-        runs = (gr.Group(visible=False), gr.skip(), gr.skip())
-    else:
-        picker = Dropdown(choices=model_choices()) if saved else gr.skip()
-        base_picker = Dropdown(choices=model_choices())
-        runs = runs_panel.view(run_pick)
-    return (status, overfit_markdown(events), loss, ppl, samples_markdown(events), notes,
-            poll_timer(running, from_tick), gr.Button(interactive=not running and training_allowed()), gr.Button(interactive=owner), use_btn, picker,
-            base_picker, saved or "", download(history_file(job, events)), *runs)
 
 
 @guard

@@ -1,4 +1,4 @@
-"""What the training tab shows of a job: status text, overfitting note, samples, curves, metric CSV.
+"""What the training tab shows of a job: status text, overfitting note, samples, curves, metric CSV; the polled redraw.
 
 Pure functions of a job and its event list (``lm_demo.training`` events), so a
 reloaded page or a second browser redraws the whole history from the same data.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lm_demo.ui.common import T, guard, notes_markdown, plain, retranslate
+from lm_demo.ui.common import T, guard, notes_markdown, plain, poll_timer, retranslate
 
 # Exports: settings of the jobs started by this process, and each ended job's metric history CSV, by job id.
 TRAIN_SETTINGS: dict[str, dict] = {}
@@ -192,5 +192,59 @@ def figures(events: list[dict], log_scale: bool, settings: dict | None = None) -
     return loss, ppl
 
 
+@guard
+def train_status(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
+    """API ``train_status`` (the poll timer's tick): status text, overfitting note, loss and perplexity plots,
+    samples, notes, (UI updates), metric history CSV, interrupted runs.
+
+    Also switches the poll timer off once the job has ended, re-enables the
+    buttons, and refreshes both model pickers (the app's and the base model's)
+    when nothing runs, so a saved checkpoint can be used or trained further.
+    """
+    return _status_view(job_id, log_scale, run_pick, from_tick=True)
+
+
+@guard
+def train_redraw(job_id: str | None = None, log_scale: bool = False, run_pick: str | None = None) -> tuple[Any, ...]:
+    """``train_status`` for every other redraw (page load, tab switch, after Start): never stops the timer
+    (``common.poll_timer``)."""
+    return _status_view(job_id, log_scale, run_pick, from_tick=False)
+
+
+def _status_view(job_id: str | None, log_scale: bool, run_pick: str | None, from_tick: bool) -> tuple[Any, ...]:
+    import gradio as gr
+
+    from lm_demo.jobs import JOBS, training_allowed
+    from lm_demo.models import model_choices
+    from lm_demo.ui.components import training_runs_panel as runs_panel
+    from lm_demo.ui.components.export_panel import download
+    from lm_demo.ui.ownership import is_owner
+    from lm_demo.ui.widgets import Dropdown
+
+    busy = JOBS.running()
+    job = busy if busy is not None and busy.kind == "train" else JOBS.latest("train")
+    events = job.events if job is not None else []
+    running = busy is not None
+    owner = running and job is busy and is_owner(job, job_id)
+    shown = busy if busy is not None and busy.kind != "train" else job
+    status = status_markdown(shown, events, owner)
+    loss, ppl = figures(events, log_scale, job_settings(job))
+    notes = notes_markdown_of(events)
+    saved = next((e["checkpoint"] for e in reversed(events) if e["type"] == "saved"), None)
+    use_btn = gr.Button(visible=bool(saved) and not (job is not None and job.running))
+    if running:  # nothing can be continued while a job runs
+        picker = base_picker = gr.skip()
+        runs = (gr.Group(visible=False), gr.skip(), gr.skip())
+    else:
+        picker = Dropdown(choices=model_choices()) if saved else gr.skip()
+        base_picker = Dropdown(choices=model_choices())
+        runs = runs_panel.view(run_pick)
+    return (status, overfit_markdown(events), loss, ppl, samples_markdown(events), notes,
+            poll_timer(running, from_tick), gr.Button(interactive=not running and training_allowed()),
+            gr.Button(interactive=owner), use_btn, picker, base_picker, saved or "",
+            download(history_file(job, events)), *runs)
+
+
 __all__ = ["status_markdown", "notes_markdown_of", "overfit_markdown", "samples_markdown", "job_settings",
-           "history_frame", "history_file", "figures", "starting_view", "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
+           "history_frame", "history_file", "figures", "starting_view", "train_status", "train_redraw",
+           "TRAIN_SETTINGS", "HISTORY_FILES", "HISTORY_COLUMNS"]
