@@ -121,3 +121,27 @@ def test_start_up_removes_what_interrupted_saves_left(tmp_path, monkeypatch):
 
         shutil.rmtree(busy, ignore_errors=True)
         shutil.rmtree(empty, ignore_errors=True)
+
+
+def test_a_new_run_discards_the_oldest_interrupted_runs_beyond_the_cap(tmp_path, monkeypatch):
+    """On a Space each stopped run keeps its checkpoints on disk: a new run makes room, saying which went."""
+    from lm_demo.corpora import CorpusSpec
+    from lm_demo.training import caps, run_training
+    from lm_demo.training.config import TrainConfig
+    from lm_demo.training.runs import interrupted_runs
+
+    monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(tmp_path / "no-data-folder"))
+    monkeypatch.setenv("SPACE_ID", "escuela/lm-demo")
+    assert caps.max_kept_runs() == caps.SPACE_KEPT_RUNS
+    monkeypatch.setenv("LM_DEMO_MAX_KEPT_RUNS", "2")
+    for age, name in enumerate(("reciente", "media", "vieja")):
+        (tmp_path / ".runs" / name).mkdir(parents=True)
+        (tmp_path / ".runs" / name / "run.json").write_text(json.dumps(
+            {"name": name, "status": "stopped", "pid": 1, "host": "otra", "step": 5, "updated": 1000 - age}))
+    res = run_training(TrainConfig(corpus=CorpusSpec(preset="refranes", max_rows=200), base_model="gpt2-es-tiny",
+                                   max_steps=2, block_size=32, batch_size=4, samples=False, output_name="nueva"))
+    assert res.status == "finished"
+    assert [r["name"] for r in interrupted_runs()] == ["reciente"]  # 2 kept: "reciente" and the new run
+    note = next(e["text"] for e in res.history if e["type"] == "note" and "descartaron" in e["text"])
+    assert "«media», «vieja»" in note and "como mucho 2" in note

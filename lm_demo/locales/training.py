@@ -185,6 +185,10 @@ ES = {
     ),
     "train.note.steps_cap": "En este servidor un entrenamiento da como mucho {n} pasos (se pedían {asked}).",
     "train.note.epochs_cap": "En este servidor un entrenamiento da como mucho {n} pasadas por el corpus.",
+    "train.note.runs_pruned": (
+        "Se descartaron los entrenamientos interrumpidos más antiguos ({names}): este servidor guarda como mucho {n} "
+        "(cada uno ocupa disco con sus puntos de control)."
+    ),
     "train.note.from_cache": "«{repo}» se leyó de la caché local de Hugging Face.",
     "train.note.hub_failed": "No se pudo descargar «{repo}» del Hub ({detail}).",
     "train.note.excluded": "Categorías excluidas: {cats} ({n} textos).",
@@ -511,6 +515,10 @@ EN = {
     "train.note.time_cap_unsaved": "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops.",
     "train.note.steps_cap": "On this server a training run takes at most {n} steps ({asked} were asked for).",
     "train.note.epochs_cap": "On this server a training run makes at most {n} passes over the corpus.",
+    "train.note.runs_pruned": (
+        "The oldest interrupted runs were discarded ({names}): this server keeps at most {n} "
+        "(each takes disk space with its checkpoints)."
+    ),
     "train.note.from_cache": "“{repo}” was read from the local Hugging Face cache.",
     "train.note.hub_failed": "Could not download “{repo}” from the Hub ({detail}).",
     "train.note.excluded": "Excluded categories: {cats} ({n} texts).",

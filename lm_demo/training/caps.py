@@ -13,6 +13,12 @@ restart.  So a run is capped:
   (defaults only on a Space), applied once the automatic settings are known,
   with a note.
 
+- in disk, ``LM_DEMO_MAX_KEPT_RUNS`` (default 3 on a Space): each stopped
+  or crashed run keeps its folder with up to two resumable checkpoints
+  (weights and optimiser state: ~1.5 GB for GPT-2-small) so that it can be
+  continued; before a new run starts, the oldest beyond the cap are
+  discarded, with a note naming them.
+
 The Space's operator can also stop any job (``LM_DEMO_ADMIN_TOKEN``, see
 ``lm_demo.ui.ownership``).  A local app has no cap unless the variables say so.
 """
@@ -30,6 +36,7 @@ from lm_demo.locales import t
 SPACE_CPU_MINUTES = 30.0
 SPACE_STEPS = {"cpu": 2_000, "cuda": 20_000}
 SPACE_EPOCHS = 20.0
+SPACE_KEPT_RUNS = 3
 
 
 def on_space() -> bool:
@@ -61,6 +68,14 @@ def max_epochs() -> float:
     return SPACE_EPOCHS if on_space() else 0.0
 
 
+def max_kept_runs() -> int:
+    """Interrupted runs kept on disk, the new one included (0 = no cap)."""
+    value = env_number("LM_DEMO_MAX_KEPT_RUNS", zero_ok=True)
+    if value is not None:
+        return int(value)
+    return SPACE_KEPT_RUNS if on_space() else 0
+
+
 def bounded(cfg: Any, steps_per_epoch: int, device: str) -> tuple[Any, list[str]]:
     """``cfg`` (resolved) within the step and epoch caps, with a note for each cap applied."""
     notes: list[str] = []
@@ -78,4 +93,4 @@ def bounded(cfg: Any, steps_per_epoch: int, device: str) -> tuple[Any, list[str]
     return cfg, notes
 
 
-__all__ = ["on_space", "max_minutes", "max_steps", "max_epochs", "bounded", "SPACE_CPU_MINUTES"]
+__all__ = ["on_space", "max_minutes", "max_steps", "max_epochs", "max_kept_runs", "bounded", "SPACE_CPU_MINUTES"]

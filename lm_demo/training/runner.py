@@ -296,6 +296,10 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
             from lm_demo.checkpoints import sanitize_name
 
             name = sanitize_name(cfg.output_name) if cfg.output_name.strip() else _auto_name(corpus.key, cfg)
+            kept = caps.max_kept_runs()
+            pruned = runs.prune_runs(kept - 1) if kept else []  # room for this one (caps: disk on a Space)
+            if pruned:
+                post.note(t("train.note.runs_pruned", names=", ".join(f"«{n}»" for n in pruned), n=kept))
             run, cfg = runs.create_run(cfg, name, corpus.label, total, owner=runs.owner_key(job))
             post.run = run
             for ev in post.history:  # the events so far belong to the run too

@@ -269,6 +269,20 @@ def interrupted_runs() -> list[dict]:
     return out
 
 
+def prune_runs(keep: int) -> list[str]:
+    """Discard the oldest interrupted runs so that at most ``keep`` remain; their names.
+
+    A run some process is training is never touched (``interrupted_runs``)."""
+    pruned = []
+    for r in interrupted_runs()[max(0, keep):]:
+        try:
+            discard_run(r["name"])
+        except UserError:  # taken up meanwhile
+            continue
+        pruned.append(r["name"])
+    return pruned
+
+
 def discard_run(name: str) -> None:
     run = open_run(name)
     if run.owner_alive() or _running_here(run.name):
