@@ -132,10 +132,11 @@ def test_a_lone_surrogate_in_a_prompt(app_server):
 
 
 def test_over_long_text_is_refused_by_the_server_too(app_server):
+    from lm_demo.locales.numbers import number
     from lm_demo.ui.limits import MAX_TEXT_CHARS
 
     message = error_text(app_server, "next_token", ["a" * (MAX_TEXT_CHARS + 1), BUNDLED_NAME, 1.0, 0, 1.0, 10])
-    assert "demasiado largo" in message and str(MAX_TEXT_CHARS) in message
+    assert "demasiado largo" in message and number(MAX_TEXT_CHARS, ",", "es") in message  # "20.000"
 
 
 def test_an_oversized_request_body_is_refused_before_it_is_read(app_server):

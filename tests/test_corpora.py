@@ -345,7 +345,7 @@ def test_a_parquet_bomb_is_refused_from_its_metadata_and_usable_in_part(tmp_path
         assert e.value.key == "train.corpus.too_many_rows" and "bomba.parquet" in str(e.value)
         assert "100000" in str(e.value) and "Máximo de textos" in str(e.value)
     c = load_file(bomb, max_rows=1000)  # the teacher's "Máximo de textos": only those rows are read
-    assert len(c.texts) == 1000 and c.rows_before == 1000 and "primeros 1000 textos" in c.notes[0]
+    assert len(c.texts) == 1000 and c.rows_before == 1000 and "primeros 1.000 textos" in c.notes[0]
     assert file_columns(bomb) == ["text"]
 
 

@@ -105,9 +105,7 @@ class _Formatter(string.Formatter):
         self.lang = lang
 
     def format_field(self, value: object, format_spec: str) -> str:
-        if is_number(value):
-            return number(value, format_spec, self.lang)
-        return super().format_field(value, format_spec)
+        return number(value, format_spec, self.lang)  # a non-number with a number's spec is shown as it is
 
 
 def t(key: str, lang: str | None = None, **params: object) -> str:

@@ -38,7 +38,10 @@ def _lang(lang: str | None) -> str:
 def number(value: Any, spec: str = "", lang: str | None = None) -> str:
     """``value`` formatted with ``spec`` (Python's format spec) in ``lang`` (default: the current language)."""
     if not is_number(value):
-        return format(value, spec)
+        try:
+            return format(value, spec)
+        except (TypeError, ValueError):  # a count's "{n:,}" given "—" or a string: shown as it is
+            return str(value)
     if not spec and isinstance(value, _numbers.Integral):
         return str(int(value))
     text = format(value, spec)

@@ -37,7 +37,7 @@ ES = {
     "train.corpus.stats_btn": "Ver estadísticas del corpus",
     "train.corpus.stats": "Estadísticas",
     "train.corpus.hist": "Longitud de los textos",
-    "train.corpus.summary": "**{label}** · origen: {source} (`{origin}`) · {rows} textos",
+    "train.corpus.summary": "**{label}** · origen: {source} (`{origin}`) · {rows:,} textos",
     "train.source.local": "carpeta de datos local",
     "train.source.cache": "caché de Hugging Face",
     "train.source.hub": "Hugging Face Hub",
@@ -164,7 +164,7 @@ ES = {
     "train.err.bad_recipe": "Preparación de datos desconocida: «{recipe}» (usa «packed» o «padded»).",
     "train.err.no_eos": "El tokenizador de «{name}» no tiene token de fin de texto: no se puede empaquetar.",
     "train.err.corpus_too_small": (
-        "El corpus es demasiado pequeño: {tokens} tokens no llegan para dos bloques de {block}. "
+        "El corpus es demasiado pequeño: {tokens:,} tokens no llegan para dos bloques de {block}. "
         "Usa más textos o un tamaño de bloque menor."
     ),
     "train.err.no_job": "No hay ningún entrenamiento todavía.",
@@ -173,8 +173,8 @@ ES = {
     "train.note.early_stop": "Parada temprana: {n} evaluaciones seguidas sin mejorar la pérdida.",
     "train.note.best_restored": "Se conserva el mejor modelo (paso {step}), no el último.",
     "train.note.block_clamped": "El bloque se redujo a {value} tokens: el modelo no admite más de {max}.",
-    "train.note.max_rows": "Se usan los primeros {n} textos de {total}.",
-    "train.note.max_rows_read": "Se usan los primeros {n} textos del archivo (el resto no se lee).",
+    "train.note.max_rows": "Se usan los primeros {n:,} textos de {total:,}.",
+    "train.note.max_rows_read": "Se usan los primeros {n:,} textos del archivo (el resto no se lee).",
     "train.note.time_cap": (
         "⏱️ Se alcanzó el límite de tiempo de este servidor ({minutes} min) en el paso {step}: el entrenamiento se "
         "detiene y se guarda el modelo; se puede continuar desde «Entrenamientos interrumpidos»."
@@ -200,7 +200,7 @@ ES = {
     "train.note.mix_standin": "Sin conexión: la prosa local (XQuAD y UD Spanish-GSD) sustituye a Wikipedia y MLSUM.",
     "train.note.truncated": "Receta con relleno: {n} tokens de textos largos se cortaron y no se entrenan.",
     "train.note.block_split": "Con tan pocos textos, el entrenamiento o la evaluación no llenaría un bloque de {block} tokens: se evalúa con bloques apartados de todo el corpus, no con textos enteros.",
-    "train.note.block_split_eval": "Los {texts} textos apartados para evaluar suman {tokens} tokens, menos que un bloque de {block}: se evalúa con bloques apartados de todo el corpus, no con textos enteros.",
+    "train.note.block_split_eval": "Los {texts:,} textos apartados para evaluar suman {tokens:,} tokens, menos que un bloque de {block}: se evalúa con bloques apartados de todo el corpus, no con textos enteros.",
     # checkpoints
     "train.ckpt.bad_name": "El nombre «{name}» no sirve para un checkpoint: usa letras, números, «-», «_» o «.».",
     "train.ckpt.protected": "«{name}» es un modelo incluido en la aplicación y no se puede sobrescribir. Elige otro nombre.",
@@ -271,11 +271,11 @@ ES = {
     "train.source.bundled": "incluido en la aplicación",
     "train.corpus.unavailable": "{label} — no disponible aquí",
     "train.note.auto": (
-        "Ajustes automáticos para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, "
+        "Ajustes automáticos para {texts:,} textos (~{tokens:,} tokens): {steps} pasos, bloques de {block} tokens, "
         "lotes de {batch}, tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
     ),
     "train.note.settings": (
-        "Ajustes para {texts} textos (~{tokens} tokens): {steps} pasos, bloques de {block} tokens, lotes de {batch}, "
+        "Ajustes para {texts:,} textos (~{tokens:,} tokens): {steps} pasos, bloques de {block} tokens, lotes de {batch}, "
         "tasa de aprendizaje {lr}, {eval} % de los textos aparte para evaluar."
     ),
     "train.note.sample_fit": "La muestra se acorta a {n} tokens nuevos: el modelo solo admite {ctx} tokens de contexto.",
@@ -382,7 +382,7 @@ EN = {
     "train.corpus.stats_btn": "Show corpus statistics",
     "train.corpus.stats": "Statistics",
     "train.corpus.hist": "Text lengths",
-    "train.corpus.summary": "**{label}** · source: {source} (`{origin}`) · {rows} texts",
+    "train.corpus.summary": "**{label}** · source: {source} (`{origin}`) · {rows:,} texts",
     "train.source.local": "local data folder",
     "train.source.cache": "Hugging Face cache",
     "train.source.hub": "Hugging Face Hub",
@@ -500,14 +500,14 @@ EN = {
     "train.err.failed": "Training failed ({detail}). The app keeps running; check the values and try again.",
     "train.err.bad_recipe": "Unknown data preparation “{recipe}” (use “packed” or “padded”).",
     "train.err.no_eos": "The tokenizer of “{name}” has no end-of-text token: cannot pack.",
-    "train.err.corpus_too_small": "The corpus is too small: {tokens} tokens do not make two blocks of {block}. Use more texts or a smaller block size.",
+    "train.err.corpus_too_small": "The corpus is too small: {tokens:,} tokens do not make two blocks of {block}. Use more texts or a smaller block size.",
     "train.err.no_job": "No training run yet.",
     "train.note.width_rounded": "Width set to {width} to be a multiple of the {heads} heads.",
     "train.note.early_stop": "Early stopping: {n} evaluations in a row without a lower loss.",
     "train.note.best_restored": "The best model (step {step}) is kept, not the last one.",
     "train.note.block_clamped": "Block reduced to {value} tokens: the model takes at most {max}.",
-    "train.note.max_rows": "Using the first {n} of {total} texts.",
-    "train.note.max_rows_read": "Using the first {n} texts of the file (the rest is not read).",
+    "train.note.max_rows": "Using the first {n:,} of {total:,} texts.",
+    "train.note.max_rows_read": "Using the first {n:,} texts of the file (the rest is not read).",
     "train.note.time_cap": (
         "⏱️ This server's time limit ({minutes} min) was reached at step {step}: training stops and the model is "
         "saved; it can be continued from “Interrupted training runs”."
@@ -527,7 +527,7 @@ EN = {
     "train.note.mix_standin": "Offline: local prose (XQuAD, UD Spanish-GSD) stands in for Wikipedia and MLSUM.",
     "train.note.truncated": "Padded recipe: {n} tokens of long texts were cut off and are not trained on.",
     "train.note.block_split": "With so few texts, training or evaluation would not fill one block of {block} tokens: evaluation uses blocks held out from the whole corpus, not whole texts.",
-    "train.note.block_split_eval": "The {texts} texts held out for evaluation add up to {tokens} tokens, less than one block of {block}: evaluation uses blocks held out from the whole corpus, not whole texts.",
+    "train.note.block_split_eval": "The {texts:,} texts held out for evaluation add up to {tokens:,} tokens, less than one block of {block}: evaluation uses blocks held out from the whole corpus, not whole texts.",
     "train.ckpt.bad_name": "“{name}” is not a usable checkpoint name: use letters, digits, “-”, “_” or “.”.",
     "train.ckpt.protected": "“{name}” is a model bundled with the app and cannot be overwritten. Pick another name.",
     "train.ckpt.write_failed": "Could not save checkpoint “{name}” ({detail}). Is there disk space?",
@@ -581,11 +581,11 @@ EN = {
     "train.source.bundled": "bundled with the app",
     "train.corpus.unavailable": "{label} — not available here",
     "train.note.auto": (
-        "Automatic settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, "
+        "Automatic settings for {texts:,} texts (~{tokens:,} tokens): {steps} steps, {block}-token blocks, "
         "batches of {batch}, learning rate {lr}, {eval} % of the texts held out for evaluation."
     ),
     "train.note.settings": (
-        "Settings for {texts} texts (~{tokens} tokens): {steps} steps, {block}-token blocks, batches of {batch}, "
+        "Settings for {texts:,} texts (~{tokens:,} tokens): {steps} steps, {block}-token blocks, batches of {batch}, "
         "learning rate {lr}, {eval} % of the texts held out for evaluation."
     ),
     "train.note.sample_fit": "The sample is cut to {n} new tokens: the model takes only {ctx} tokens of context.",
