@@ -363,14 +363,19 @@ def _choose(ms: dict[str, float], kept_layouts: set[str]) -> str:
 
 
 def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]],
-               bf16: bool = False, deadline: float | None = None) -> ShapePlan | None:
+               bf16: bool = False, deadline: float | None = None,
+               fixed: tuple[str, ...] | None = None) -> ShapePlan | None:
     """Time every candidate on ``layers`` [(weight (out, in), weight (in, out) or None, bias)], cached.
 
     All layers must share one shape.  Only the first ones up to ``sample_bytes()`` are timed;
     a single bigger weight (the LM head) on its first output rows up to that size: the cost
     per output row is the same, and preparing and timing a 50257-row head whole took seconds.
-    The cache key is (shape, bias, sample size, precision mode, torch threads).  None when
-    the plan is not cached and ``time.perf_counter()`` is already past ``deadline``.
+    The cache key is (shape, bias, sample size, precision mode, torch threads).  When the plan
+    is not cached and ``time.perf_counter()`` is already past ``deadline``: the ``fixed`` rule's
+    plan (unmeasured), cached too, or None without one.  Why cache the fixed rule: a later load
+    of the same shape (the model evicted and loaded again, a fine-tuned copy) must compute with
+    the same kernels, or the same prompt and seed give probabilities that differ in the last
+    bits (and, rarely, another sampled token) within one run of the app.
     """
     w0 = layers[0][0]
     size = w0.numel() * w0.element_size()
@@ -384,10 +389,14 @@ def tune_shape(layers: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tenso
     with _PLANS_LOCK:
         if key in _PLANS:
             cached = _PLANS[key]
-            return ShapePlan(cached.in_features, cached.out_features, cached.sample_layers, cached.cases, 0.0, True)
+            return ShapePlan(cached.in_features, cached.out_features, cached.sample_layers, cached.cases, 0.0, True,
+                             cached.measured)
         t0 = time.perf_counter()
         if deadline is not None and t0 > deadline:
-            return None
+            if fixed is None:
+                return None
+            _PLANS[key] = fixed_plan(int(w0.shape[1]), int(w0.shape[0]), fixed)
+            return _PLANS[key]
         kept = {"oi"}  # the parameter itself: no copy
         choices, layouts = [], {}
         for case in ROW_CASES:

@@ -176,7 +176,8 @@ def _swap(model: nn.Module) -> list[ThinLinear]:
 def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
     """Group ``layers`` by weight shape, measure each group once and install its plan.
 
-    Shapes reached after ``cpu_kernels.TUNE_BUDGET_S`` (a busy machine) keep the fixed rule.
+    Shapes reached after ``cpu_kernels.TUNE_BUDGET_S`` (a busy machine) keep the fixed rule, for the
+    rest of the process (``cpu_kernels.tune_shape``).
     """
     groups: dict[tuple, list[ThinLinear]] = {}
     for layer in layers:
@@ -188,9 +189,11 @@ def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
         with torch.no_grad():
             tensors = [(g.weight.detach(), None if g.weight_in_out is None else g.weight_in_out.detach(),
                         None if g.bias is None else g.bias.detach()) for g in group]
-        plan = ck.tune_shape(tensors, bf16=bf16, deadline=t0 + ck.TUNE_BUDGET_S)
-        if plan is None:
-            plan = ck.fixed_plan(group[0].in_features, group[0].out_features, group[0].kernels)
+        plan = ck.tune_shape(tensors, bf16=bf16, deadline=t0 + ck.TUNE_BUDGET_S, fixed=tuple(group[0].kernels))
+        if plan is None or not plan.measured:  # the fixed rule, for this process (see tune_shape)
+            plan = plan or ck.fixed_plan(group[0].in_features, group[0].out_features, group[0].kernels)
+            for layer in group:
+                layer.install(tuple(plan.kernel_for(c.name) for c in ROW_CASES))  # type: ignore[arg-type]
             report.unmeasured_layers += len(group)
         else:
             kernels = tuple(plan.kernel_for(c.name) for c in ROW_CASES)

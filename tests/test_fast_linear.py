@@ -147,7 +147,18 @@ def test_time_budget_spent_keeps_fixed_rule_and_same_results(bundled, monkeypatc
     assert report.unmeasured_layers == n and not any(p.measured for p, _ in report.shapes)
     ids = bundled.tokenizer("En un lugar de la Mancha", return_tensors="pt")["input_ids"]
     with torch.inference_mode():
-        assert torch.allclose(model(ids).logits, plain(ids).logits, atol=1e-4)
+        first = model(ids).logits
+        assert torch.allclose(first, plain(ids).logits, atol=1e-4)
+    # The same shapes loaded again in this process (the model evicted and reloaded), now with time to
+    # measure: the fixed rule stays, so the same prompt gives the same numbers bit for bit.
+    monkeypatch.setattr(ck, "TUNE_BUDGET_S", 60.0)
+    again = AutoModelForCausalLM.from_pretrained(bundled.resolved, local_files_only=True).eval()
+    optimize_for_cpu_inference(again, tokenizer=bundled.tokenizer)
+    assert kernel_report(again).unmeasured_layers == n
+    assert [m.kernels for m in again.modules() if isinstance(m, ThinLinear)] == [
+        m.kernels for m in model.modules() if isinstance(m, ThinLinear)]
+    with torch.inference_mode():
+        assert torch.equal(again(ids).logits, first)
 
 
 def test_autotune_off_keeps_fixed_rule(bundled):
