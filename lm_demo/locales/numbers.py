@@ -21,7 +21,7 @@ from typing import Any
 PLOTLY_SEPARATORS = {"es": ",.", "en": ".,"}
 _SWAP = str.maketrans(",.", ".,")
 # A number as one of our templates writes it (sign, digits, separators, an exponent or a percent).
-_NUMERIC = re.compile(r"[+\-−]?\d[\d.,]*(?:[eE][+\-]?\d+)?%?")
+_NUMERIC = re.compile(r"[+\-−]?\d[\d.,]*(?:[eE][+\-]?\d+)?(?:\u00a0?%)?")
 
 
 def is_number(value: Any) -> bool:
@@ -45,7 +45,10 @@ def number(value: Any, spec: str = "", lang: str | None = None) -> str:
     if not spec and isinstance(value, _numbers.Integral):
         return str(int(value))
     text = format(value, spec)
-    return text.translate(_SWAP) if _lang(lang) == "es" else text
+    if _lang(lang) != "es":
+        return text
+    text = text.translate(_SWAP)
+    return text[:-1] + "\u00a0%" if spec.endswith("%") else text  # es: «59,8 %», like the templates' «-70 %»
 
 
 def plotly_separators(lang: str | None = None) -> str:
