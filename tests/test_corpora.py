@@ -309,6 +309,8 @@ def test_a_presets_stats_are_kept_per_language_and_an_upload_is_always_read_agai
     again = describe_corpus(CorpusSpec(preset="refranes", max_rows=300), bundled.tokenizer)
     assert again is first and first[1].rows_after == 300
     assert describe_corpus(CorpusSpec(preset="refranes", max_rows=200), bundled.tokenizer)[1].rows_after == 200
+    listed = CorpusSpec(preset="refranes", max_rows=300, exclude_categories=["sexo"])  # by hand, in a notebook
+    assert describe_corpus(listed, bundled.tokenizer)[1].token_lengths == first[1].token_lengths
     with use_lang("en"):
         english = describe_corpus(CorpusSpec(preset="refranes", max_rows=300), bundled.tokenizer)
     assert english is not first and english[0].label != first[0].label  # "Proverbs", not «Refranes»

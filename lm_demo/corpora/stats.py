@@ -95,6 +95,10 @@ def describe_corpus(spec: Any, tokenizer: Any = None) -> tuple[Corpus, CorpusSta
     if tokenizer is None or spec.path:
         return compute()
     key = (astuple(spec), current_lang(), corpus_limits(), os.environ.get("LM_DEMO_DATA_DIR"))
+    try:
+        hash(key)
+    except TypeError:  # a spec built by hand with a list inside (a notebook): answered, not kept
+        return compute()
     return _PRESET_STATS.get_or_compute(tokenizer, key, compute)
 
 
