@@ -189,18 +189,17 @@ def _tune(layers: list[ThinLinear], bf16: bool, report: KernelReport) -> None:
         with torch.no_grad():
             tensors = [(g.weight.detach(), None if g.weight_in_out is None else g.weight_in_out.detach(),
                         None if g.bias is None else g.bias.detach()) for g in group]
+        # With the layers' fixed rule given, a shape past the budget gets that rule, kept for the process.
         plan = ck.tune_shape(tensors, bf16=bf16, deadline=t0 + ck.TUNE_BUDGET_S, fixed=tuple(group[0].kernels))
-        if plan is None or not plan.measured:  # the fixed rule, for this process (see tune_shape)
-            plan = plan or ck.fixed_plan(group[0].in_features, group[0].out_features, group[0].kernels)
-            for layer in group:
-                layer.install(tuple(plan.kernel_for(c.name) for c in ROW_CASES))  # type: ignore[arg-type]
-            report.unmeasured_layers += len(group)
-        else:
-            kernels = tuple(plan.kernel_for(c.name) for c in ROW_CASES)
-            for layer in group:
+        assert plan is not None
+        kernels = tuple(plan.kernel_for(c.name) for c in ROW_CASES)
+        for layer in group:
+            if layer.kernels != kernels:  # the fixed rule is already installed: no layouts prepared again
                 layer.install(kernels)  # type: ignore[arg-type]
-            if any(KERNELS[k].bf16 for k in kernels):
-                report.bf16_layers += len(group)
+        if not plan.measured:
+            report.unmeasured_layers += len(group)
+        elif any(KERNELS[k].bf16 for k in kernels):
+            report.bf16_layers += len(group)
         report.shapes.append((plan, len(group)))
     report.seconds = time.perf_counter() - t0
 
