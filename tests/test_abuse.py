@@ -250,15 +250,20 @@ def test_text_boxes_are_capped_in_the_browser(page, app_server):
 
 # --------------------------------------------------------------------------- ownership
 def test_only_the_client_that_started_a_comparison_can_stop_it(app_server):
-    """Two clients: B sees A's running comparison read-only; its stop is refused; A's stop works."""
+    """Two clients: B sees A's running comparison read-only; its stop is refused; A's stop works.
+
+    The job must certainly still run while B tries: a bundled corpus (it loads on any clone; the jokes need
+    a data folder, and a job that fails at once has nothing to stop) and the most steps a comparison takes
+    (2,000: minutes on the bundled model), so only A's stop ends it.
+    """
     from gradio_client import Client
 
     a = Client(app_server, verbose=False, download_files=False)
     b = Client(app_server, verbose=False, download_files=False)
-    job_id, status, *_ = a.predict([BUNDLED_NAME], "chistes", 20, 300, 5e-4, 42, api_name="/trials_start")
+    job_id, status, *_ = a.predict([BUNDLED_NAME], "poesia", 200, 2000, 5e-4, 42, api_name="/trials_start")
     assert isinstance(job_id, str) and len(job_id) >= 10
     try:
-        assert "⏳" in status
+        assert "⏳" in status, status
         for wrong in (None, "", "0000000000", job_id[:-1], {"id": job_id}):
             assert client_error(b, wrong, api_name="/trials_stop") == ES["err.not_owner"]
         # Training's stop follows the same rule for whatever job the runner holds.

@@ -33,12 +33,13 @@ def no_data_folder(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def local_only(monkeypatch, tmp_path, shared_data):
+def local_only(monkeypatch, tmp_path, local_data):
     """The local data folder, with the bundled copies hidden (tests of the local-folder path)."""
     import lm_demo.corpora.sources as sources
 
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(local_data.root))
     monkeypatch.setattr(sources, "BUNDLED_DIR", tmp_path / "no-bundled-data")
+    return local_data
 
 
 def _bundled_text(rel: str) -> str:
@@ -54,19 +55,37 @@ def test_bundled_presets_load_without_a_data_folder(no_data_folder, preset):
     assert "/work" not in c.origin and not c.origin.startswith("/")  # a display name, never a server path
 
 
-def test_bundled_files_are_the_shared_data_byte_for_byte(shared_data):
-    import hashlib
-
+def _bundled_checksums() -> dict[str, str]:
+    """File (shared layout) → SHA-256 of its uncompressed bytes, as ``lm_demo/data/README.md`` lists them."""
     sums = {}
     for line in (BUNDLED_DIR / "README.md").read_text(encoding="utf-8").splitlines():
         if line.startswith("| `") and ".gz`" in line:
             rel = line.split("`")[1][:-3]
             sums[rel] = line.rstrip(" |").rsplit("`", 2)[-2]
+    return sums
+
+
+def _sha256_of_bundled(rel: str) -> str:
+    import hashlib
+
+    with gzip.open(BUNDLED_DIR / f"{rel}.gz", "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_bundled_files_are_the_shared_data_byte_for_byte(shared_data):
+    """Where ``../shared/data`` is beside the clone (CI): the bundled copies are its files, unchanged."""
+    import hashlib
+
+    for rel, digest in _bundled_checksums().items():
+        assert _sha256_of_bundled(rel) == digest == hashlib.sha256((shared_data / rel).read_bytes()).hexdigest()
+
+
+def test_bundled_files_match_their_checksums_licences_and_size():
+    """On any clone: each bundled file is what its README's checksum says, with its licence beside it."""
+    sums = _bundled_checksums()
     assert len(sums) == 5
     for rel, digest in sums.items():
-        with gzip.open(BUNDLED_DIR / f"{rel}.gz", "rb") as f:
-            data = f.read()
-        assert hashlib.sha256(data).hexdigest() == digest == hashlib.sha256((shared_data / rel).read_bytes()).hexdigest()
+        assert _sha256_of_bundled(rel) == digest, rel
     # licences and attribution travel with the data; the jokes (no licence) do not
     assert (BUNDLED_DIR / "poesia_disco" / "LICENSE.disco-CC-BY-4.0.txt").is_file()
     assert (BUNDLED_DIR / "prosa" / "LICENSE.CC-BY-SA-4.0.txt").is_file()
@@ -117,14 +136,20 @@ def test_availability_marks_what_cannot_load_here(no_data_folder):
 
 
 # --------------------------------------------------------------------------- local data folder
-def _jokes(shared_data):
-    with open(shared_data / "chistes" / "chistes.csv", newline="", encoding="utf-8") as f:
+def _jokes(local_data):
+    """The jokes file read back with the csv module (its fields hold newlines)."""
+    with open(local_data.root / "chistes" / "chistes.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
-def test_jokes_come_from_the_local_folder_offline_and_exclude_sexo(shared_data, monkeypatch):
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
-    rows = _jokes(shared_data)
+def test_the_written_data_folder_reads_back_as_written(local_data):
+    rows = _jokes(local_data)
+    assert rows == local_data.jokes and any("\n" in r["text"] for r in rows)
+
+
+def test_jokes_come_from_the_local_folder_offline_and_exclude_sexo(local_data, monkeypatch):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(local_data.root))
+    rows = _jokes(local_data)
     n_sexo = sum(r["category"] == "sexo" for r in rows)
     c = load_corpus(CorpusSpec(preset="chistes"))
     assert c.source == "local" and c.text_column == "text"
@@ -137,20 +162,20 @@ def test_jokes_come_from_the_local_folder_offline_and_exclude_sexo(shared_data, 
     assert available_presets()["chistes"] == "local"
 
 
-def test_jokes_without_exclusions_and_max_rows(shared_data, monkeypatch):
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
-    rows = _jokes(shared_data)
+def test_jokes_without_exclusions_and_max_rows(local_data, monkeypatch):
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(local_data.root))
+    rows = _jokes(local_data)
     c = load_corpus(CorpusSpec(preset="chistes", exclude_categories=()))
     assert c.rows_after == sum(bool(r["text"].strip()) for r in rows)
     small = load_corpus(CorpusSpec(preset="chistes", max_rows=50))
     assert len(small.texts) == 50 and small.texts == load_corpus(CorpusSpec(preset="chistes")).texts[:50]
 
 
-def test_jokes_prefer_the_hub_cache_to_the_local_folder(shared_data, monkeypatch, tmp_path):
+def test_jokes_prefer_the_hub_cache_to_the_local_folder(local_data, monkeypatch, tmp_path):
     """Hub-first for the jokes (no licence to bundle them): a cached download wins over the data folder."""
     import pandas as pd
 
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(local_data.root))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     snap = tmp_path / "datasets--mrm8488--CHISTES_spanish_jokes" / "snapshots" / "abc" / "data"
     snap.mkdir(parents=True)
@@ -163,10 +188,30 @@ def test_jokes_prefer_the_hub_cache_to_the_local_folder(shared_data, monkeypatch
     assert c.source == "cache" and c.texts == ["Uno del caché.", "Otro del caché."]
 
 
-def test_local_folder_is_the_fallback_of_bundled_presets(local_only, shared_data):
+def test_local_folder_is_the_fallback_of_bundled_presets(local_only):
     c = load_corpus(CorpusSpec(preset="refranes"))
-    assert c.source == "local" and c.origin == "fortunes_es/fortunes_es.jsonl" and c.rows_after > 10_000
+    assert c.source == "local" and c.origin == "fortunes_es/fortunes_es.jsonl"
+    assert c.texts == [r["text"] for r in local_only.fortunes]
+    poetry = load_corpus(CorpusSpec(preset="poesia"))
+    assert poetry.source == "local" and poetry.texts == local_only.sonnets
+    prose = load_corpus(CorpusSpec(preset="prosa"))
+    assert prose.source == "local" and prose.texts == local_only.prose
     assert available_presets()["poesia"] == "local"
+
+
+def test_default_data_folder_is_the_shared_one_beside_the_clone_when_there_is_one(monkeypatch, tmp_path):
+    """Unset ``LM_DEMO_DATA_DIR``: ``<clone>/../shared/data`` where it exists (CI), none on a lone clone."""
+    import lm_demo.corpora.sources as sources
+
+    monkeypatch.delenv("LM_DEMO_DATA_DIR", raising=False)
+    clone = tmp_path / "lm_demo"
+    clone.mkdir()
+    monkeypatch.setattr(sources, "REPO_ROOT", clone)
+    assert sources.data_dir() is None and sources.local("chistes/chistes.csv") is None
+    (tmp_path / "shared" / "data" / "chistes").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "chistes" / "chistes.csv").write_text("id,text\n0,Uno.\n", encoding="utf-8")
+    assert sources.data_dir() == (tmp_path / "shared" / "data").resolve()
+    assert sources.local("chistes/chistes.csv") is not None
 
 
 def test_hub_only_preset_offline_suggests_upload(no_data_folder):

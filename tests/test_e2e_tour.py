@@ -17,6 +17,7 @@ import pytest
 
 from lm_demo.locales import STRINGS
 from tests.conftest import ARTIFACTS, REPO
+from tests.page_state import explained
 
 pytestmark = pytest.mark.e2e
 
@@ -218,33 +219,37 @@ def test_every_tab_in_english_and_in_modo_aula(browser, app_server, tmp_path):
     page = ctx.new_page()
     page.set_default_timeout(60_000)
     try:
-        page.goto(app_server)
-        page.wait_for_selector("#model-picker")
-        page.wait_for_function("() => /^Modelo:/.test(document.querySelector('#model-status')?.innerText || '')",
-                               timeout=90_000)
-        _run_every_tab(page, tmp_path)
+        with explained(page, "the page and its model line", name="tour-failure"):
+            page.goto(app_server)
+            page.wait_for_selector("#model-picker")
+            page.wait_for_function("() => /^Modelo:/.test(document.querySelector('#model-status')?.innerText || '')",
+                                   timeout=90_000)
+        with explained(page, "every tab run with its defaults, in Spanish", name="tour-failure"):
+            _run_every_tab(page, tmp_path)
         for tab in ("nt", "dec", "cmp", "train", "mp"):  # the README's screenshots (Inside: test_e2e_inside)
             _open(page, tab)
             _shot(page, f"{DOC_NAMES[tab]}.png", f"#{TAB_IDS[tab]}")
 
-        page.locator("#lang-switch").get_by_label("English").check()
-        _check_english(page)
+        with explained(page, "every tab's results redrawn in English", name="tour-failure"):
+            page.locator("#lang-switch").get_by_label("English").check()
+            _check_english(page)
         _shot(page, "tour_english_inside.png", doc=False)
 
-        page.locator("#lang-switch").get_by_label("Español").check()
-        page.wait_for_function("() => (document.querySelector('#nt-entropy')?.innerText || '').includes('Entropía')",
-                               timeout=60_000)
-        page.locator("#classroom-mode input").check()
-        page.wait_for_function("() => document.body.classList.contains('lm-classroom')")
-        for tab in TABS:
-            _open(page, tab)
-            page.evaluate("() => window.scrollTo(0, 0)")
-            page.wait_for_timeout(300)  # the charts redrawn with projector fonts
-            if tab in CHARTS:
-                size = page.evaluate("(sel) => parseFloat(getComputedStyle(document.querySelector(sel + "
-                                     "' .g-xtitle text, ' + sel + ' .legendtext')).fontSize)", CHARTS[tab][0])
-                assert size >= 16, (tab, size)  # chart text scaled for the projector (12 px otherwise)
-            _shot(page, f"aula_{DOC_NAMES[tab]}.png")
+        with explained(page, "Spanish again, then Modo aula on every tab", name="tour-failure"):
+            page.locator("#lang-switch").get_by_label("Español").check()
+            page.wait_for_function(
+                "() => (document.querySelector('#nt-entropy')?.innerText || '').includes('Entropía')", timeout=60_000)
+            page.locator("#classroom-mode input").check()
+            page.wait_for_function("() => document.body.classList.contains('lm-classroom')")
+            for tab in TABS:
+                _open(page, tab)
+                page.evaluate("() => window.scrollTo(0, 0)")
+                page.wait_for_timeout(300)  # the charts redrawn with projector fonts
+                if tab in CHARTS:
+                    size = page.evaluate("(sel) => parseFloat(getComputedStyle(document.querySelector(sel + "
+                                         "' .g-xtitle text, ' + sel + ' .legendtext')).fontSize)", CHARTS[tab][0])
+                    assert size >= 16, (tab, size)  # chart text scaled for the projector (12 px otherwise)
+                _shot(page, f"aula_{DOC_NAMES[tab]}.png")
         tab_px = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('[role=tab]')).fontSize)")
         assert tab_px >= 18  # 14 px otherwise
     finally:

@@ -373,16 +373,20 @@ def test_ui_handlers_refuse_clearly(monkeypatch):
     assert JOBS.running() is None
 
 
-def test_corpus_stats_handler(bundled, shared_data, monkeypatch):
+def test_corpus_stats_handler(bundled, local_data, monkeypatch):
+    import statistics
+
     from lm_demo.ui.components.training_tab import corpus_preview
 
-    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(shared_data))  # the jokes: local data folder
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", str(local_data.root))  # the jokes: local data folder
     summary, table, hist, notes, csv_path = corpus_preview("chistes", None, None, "lines", ["sexo"], 0, 0,
                                                            "gpt2-es-tiny")
     assert "Chistes" in summary and "carpeta de datos local" in summary
     values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
-    assert values["Textos antes de limpiar"] == 2419 and values["Textos después de limpiar"] < 2419
-    assert 20 <= values["Mediana de palabras por texto"] <= 45
+    kept = [r["text"] for r in local_data.jokes if r["category"] != "sexo" and r["text"].strip()]
+    assert values["Textos antes de limpiar"] == len(local_data.jokes)
+    assert values["Textos después de limpiar"] == len(kept)
+    assert values["Mediana de palabras por texto"] == statistics.median(len(x.split()) for x in kept)
     assert hist.data[0].type == "histogram" and "sexo" in notes
     import pandas as pd
 
