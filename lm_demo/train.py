@@ -145,14 +145,16 @@ def story(model: Any, tokenizer: Any, prompt: str, sentences: int, max_new_token
 
 
 def _list_runs() -> int:
+    from lm_demo.locales import t
     from lm_demo.training.runs import interrupted_runs
 
     runs = interrupted_runs()
     if not runs:
-        print("No hay entrenamientos interrumpidos.")
+        print(t("train.runs.none"))
     for r in runs:
         ckpt = "" if r["resumable"] else " (sin punto de control: empezaría de nuevo)"
-        print(f"{r['name']}: {r['corpus']} · paso {r['step']} de {r['total_steps']} · {r['status']}{ckpt}")
+        state = t(f"train.runs.state.{r['state']}")  # the tab's word: a killed run is "interrupted"
+        print(f"{r['name']}: {r['corpus']} · paso {r['step']} de {r['total_steps']} · {state}{ckpt}")
     return 0
 
 

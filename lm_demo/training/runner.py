@@ -231,11 +231,12 @@ def run_training(config: TrainConfig, job: Job | None = None, resume: str | None
     from lm_demo.training import runs
 
     t0 = time.perf_counter()
+    distributed.quiet_others()
     post = _Poster(job)
     run = None
     prior: list[dict] = []
-    if resume:
-        run = runs.open_run(resume)
+    if resume:  # refused while another process (or job) trains it; taken up at once otherwise
+        run = runs.claim(resume, job) if distributed.is_main() else runs.open_run(resume)
         # the run's own settings; only how this process shows and runs it comes from the caller
         config = replace(run.config(), progress_bar=config.progress_bar, num_threads=config.num_threads)
         post.run = None  # replayed events are already in the file
@@ -480,9 +481,7 @@ def resume_training(name: str) -> Job:
     from lm_demo.training import resources
 
     ensure_training_allowed()
-    run = runs.open_run(name)
-    if run.owner_alive():
-        raise UserError("train.run.busy", name=run.name)
+    run = runs.open_free(name)
     cfg = run.config()
     resources.check_config(cfg, pick_device()[0])
     desc = {"corpus": run.data.get("corpus_label"), "base_model": cfg.base_model, "from_scratch": cfg.from_scratch,
