@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import platform
 import threading
 import time
@@ -82,25 +81,6 @@ TUNE_BUDGET_S = 6.0
 #: Interleaved timing rounds per case: at least ``MIN_ROUNDS``, then more while the case
 #: has taken less than ``CASE_BUDGET_S`` (small shapes get many cheap rounds, big ones few).
 MIN_ROUNDS, MAX_ROUNDS, CASE_BUDGET_S = 3, 25, 0.05
-
-BF16_ENV = "LM_DEMO_CPU_BF16"
-AUTOTUNE_ENV = "LM_DEMO_CPU_AUTOTUNE"
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    v = os.environ.get(name, "").strip().lower()
-    return default if not v else v in ("1", "true", "yes", "on")
-
-
-def bf16_requested() -> bool:
-    """The reduced-precision mode: ``LM_DEMO_CPU_BF16=1`` (``app.py --cpu-bf16``); off by default."""
-    return env_flag(BF16_ENV)
-
-
-def autotune_enabled() -> bool:
-    """``LM_DEMO_CPU_AUTOTUNE=0`` keeps the fixed rule (for comparisons); on by default."""
-    return env_flag(AUTOTUNE_ENV, default=True)
-
 
 # --------------------------------------------------------------------------- the host
 @functools.lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lm_demo.env import env_number
+from lm_demo import env
 from lm_demo.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def validate_model_name(name: object) -> str:
 
 def checkpoints_dir() -> Path:
     """Where bundled and fine-tuned checkpoints live (``LM_DEMO_CHECKPOINTS`` overrides)."""
-    return Path(os.environ.get("LM_DEMO_CHECKPOINTS", REPO_ROOT / "checkpoints")).resolve()
+    return Path(env.checkpoints_dir() or REPO_ROOT / "checkpoints").resolve()
 
 
 def bundled_model_path() -> Path:
@@ -117,7 +117,7 @@ _reach_cache: tuple[float, bool] | None = None
 
 
 def hub_offline_forced() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return env.hub_offline()
 
 
 def hub_reachable(timeout: float = 1.0, ttl: float = 60.0) -> bool:
@@ -378,7 +378,7 @@ class ModelCache:
             return [k[0] for k in self._items]
 
 
-MODEL_CACHE = ModelCache(int(env_number("LM_DEMO_MAX_MODELS", 3)))  # ModelCache keeps at least 1
+MODEL_CACHE = ModelCache(env.max_models(3))  # ModelCache keeps at least 1
 
 
 def default_model_name() -> str:
@@ -386,7 +386,7 @@ def default_model_name() -> str:
 
     ``LM_DEMO_MODEL`` (or ``--model``) overrides.
     """
-    return os.environ.get("LM_DEMO_MODEL") or DEFAULT_MODEL
+    return env.model() or DEFAULT_MODEL
 
 
 def gpu_likely() -> bool:
@@ -407,10 +407,7 @@ def default_training_model() -> str:
     where a 124 M GPT-2 runs ~20x slower.  With a GPU, the app's default
     model.  ``LM_DEMO_TRAIN_MODEL`` overrides.
     """
-    env = os.environ.get("LM_DEMO_TRAIN_MODEL", "").strip()
-    if env:
-        return env
-    return default_model_name() if gpu_likely() else BUNDLED_NAME
+    return env.train_model() or (default_model_name() if gpu_likely() else BUNDLED_NAME)
 
 
 def load_model(name: str | None = None, allow_fallback: bool = True, allow_any_path: bool = False) -> LoadedModel:

@@ -105,14 +105,16 @@ def test_a_slow_kernel_is_measured_and_not_chosen(monkeypatch):
 
 
 def test_env_switches(monkeypatch):
-    monkeypatch.delenv(ck.BF16_ENV, raising=False)
-    monkeypatch.delenv(ck.AUTOTUNE_ENV, raising=False)
-    assert not ck.bf16_requested() and ck.autotune_enabled()  # defaults: fp32, measured
-    monkeypatch.setenv(ck.BF16_ENV, "1")
-    monkeypatch.setenv(ck.AUTOTUNE_ENV, "0")
-    assert ck.bf16_requested() and not ck.autotune_enabled()
-    monkeypatch.setenv(ck.BF16_ENV, "off")
-    assert not ck.bf16_requested()
+    from lm_demo import env
+
+    monkeypatch.delenv(env.CPU_BF16, raising=False)
+    monkeypatch.delenv(env.CPU_AUTOTUNE, raising=False)
+    assert not env.cpu_bf16() and env.cpu_autotune()  # defaults: fp32, measured
+    monkeypatch.setenv(env.CPU_BF16, "1")
+    monkeypatch.setenv(env.CPU_AUTOTUNE, "0")
+    assert env.cpu_bf16() and not env.cpu_autotune()
+    monkeypatch.setenv(env.CPU_BF16, "off")
+    assert not env.cpu_bf16()
 
 
 def test_host_description():
