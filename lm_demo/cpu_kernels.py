@@ -400,17 +400,6 @@ def fixed_plan(in_features: int, out_features: int, kernels: tuple[str, ...]) ->
     return ShapePlan(in_features, out_features, 0, cases, 0.0, measured=False)
 
 
-def case_for_rows(rows: int) -> RowCase | None:
-    """The row case serving ``rows`` (None above ``MAX_THIN_ROWS`` or for 0 rows)."""
-    return next((c for c in ROW_CASES if c.lo <= rows <= c.hi), None)
-
-
-def clear_cache() -> None:
-    """Forget every measured plan (tests; a changed thread count gets its own key anyway)."""
-    with _PLANS_LOCK:
-        _PLANS.clear()
-
-
 def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}ms"
 

@@ -88,10 +88,6 @@ def marker(key: str) -> I18nData:
     return I18nData(PREFIX + key)
 
 
-def is_ours(value: Any) -> bool:
-    return isinstance(value, I18nData) and value.key.startswith(PREFIX) and value.key in FRONT[DEFAULT_LANG]
-
-
 def text_of(key: str, lang: str) -> str | None:
     """The text of a front-end key (ours or derived) in ``lang``; None for keys that are not ours."""
     lang = normalize_lang(lang)
