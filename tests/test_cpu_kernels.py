@@ -9,8 +9,9 @@ import torch
 from torch.nn import functional as F
 
 from lm_demo import cpu_kernels as ck
+from lm_demo.cpu_host import bf16_support, host_report
 
-BF16_OK, BF16_WHY = ck.bf16_support()
+BF16_OK, BF16_WHY = bf16_support()
 needs_bf16 = pytest.mark.skipif(not BF16_OK, reason=f"this CPU has no oneDNN bfloat16 kernels ({BF16_WHY})")
 
 
@@ -118,7 +119,7 @@ def test_env_switches(monkeypatch):
 
 
 def test_host_description():
-    report = ck.host_report(autotuned=True, bf16=False)
+    report = host_report(autotuned=True, bf16=False)
     assert report.cpu and report.threads == torch.get_num_threads()
     assert report.bf16_available == BF16_OK
     assert report.lines()[0].startswith("cpu=")
