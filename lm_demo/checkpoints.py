@@ -115,7 +115,7 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
     target = (root / safe).resolve()
     if target.parent != root or target == bundled_model_path().resolve():
         raise UserError("train.ckpt.protected", name=safe)
-    tmp = root / f".tmp-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"  # pid: see training.runs.cleanup_leftovers
+    tmp = root / f".tmp-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"  # pid: see training.leftovers
     try:
         tmp.mkdir()
         model.save_pretrained(tmp, safe_serialization=True)

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     from lm_demo.locales.numbers import number
     from lm_demo.models import BUNDLED_NAME, default_training_model
     from lm_demo.training import TrainConfig, distributed, run_training
-    from lm_demo.training.runs import cleanup_leftovers
+    from lm_demo.training.leftovers import cleanup_leftovers
 
     main_rank = distributed.is_main()
     if args.list_runs:

@@ -132,7 +132,7 @@ def test_unknown_or_damaged_runs_are_user_errors(tmp_path, monkeypatch):
 
 
 def test_start_up_removes_what_interrupted_saves_left(tmp_path, monkeypatch):
-    from lm_demo.training.runs import cleanup_leftovers
+    from lm_demo.training.leftovers import cleanup_leftovers
 
     monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(tmp_path))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -34,9 +34,8 @@ this machine, or another job of this one, trains it); the tab, the API and
 ``claim`` takes a run up under a lock (``.lock`` in its folder).  A run whose
 process died is "interrupted" (``Run.state``) whatever ``run.json`` last said.
 
-``cleanup_leftovers`` (at start-up) removes what an interrupted save leaves:
-``.tmp-*`` / ``.old-*`` folders of ``lm_demo.checkpoints`` whose process is
-gone, and empty ``lm_demo-train-*`` temporary folders.
+``leftovers.cleanup_leftovers`` (at start-up) removes what an interrupted
+save leaves.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ import json
 import os
 import shutil
 import socket
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -377,40 +375,5 @@ def export_run(name: str) -> Path:
     return path
 
 
-def cleanup_leftovers() -> list[str]:
-    """Remove what interrupted saves leave behind (see the module docstring); returns what was removed."""
-    from lm_demo.models import checkpoints_dir
-
-    removed: list[str] = []
-    root = checkpoints_dir()
-    if root.is_dir():
-        for d in root.iterdir():
-            if not d.is_dir() or not d.name.startswith((".tmp-", ".old-")):
-                continue
-            parts = d.name.split("-")
-            owner = parts[1] if len(parts) > 2 and parts[1].isdigit() else None
-            if owner is not None and int(owner) != os.getpid() and pid_alive(owner):
-                continue  # another process is writing it right now
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(str(d))
-    tmp = Path(tempfile.gettempdir())
-    for d in tmp.glob(f"{TEMP_PREFIX}*"):
-        try:
-            if d.is_dir() and not any(d.iterdir()):
-                d.rmdir()
-                removed.append(str(d))
-        except OSError:
-            continue
-    for run in all_runs():  # half-written checkpoints of runs nobody trains now
-        if run.busy():
-            continue
-        named = run.data.get("checkpoint")
-        for d in run.path.glob(f"{CHECKPOINT_PREFIX}*"):
-            if d.name != named and not (d / "trainer_state.json").is_file():
-                shutil.rmtree(d, ignore_errors=True)
-                removed.append(str(d))
-    return removed
-
-
 __all__ = ["Run", "runs_root", "create_run", "owner_key", "owned_by", "open_run", "open_free", "claim", "all_runs", "interrupted_runs", "discard_run",
-           "finish_run", "export_run", "cleanup_leftovers", "write_json_atomic", "pid_alive", "REPLAYED"]
+           "finish_run", "export_run", "write_json_atomic", "pid_alive", "REPLAYED"]
