@@ -45,7 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lm_demo import app_process  # noqa: E402
+from tests import app_process  # noqa: E402
 
 TLS = ssl.create_default_context()  # shared by every client (see below)
 PROMPTS = ["Había una vez", "En el silencio de la noche", "Había una vez un poeta que soñaba", "El caballero"]

@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lm_demo import app_process  # noqa: E402  (imports nothing heavy)
+from tests import app_process  # noqa: E402  (imports nothing heavy)
 
 LOAD_CODE = """
 import json, sys, time

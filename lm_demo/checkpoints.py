@@ -115,7 +115,7 @@ def save_checkpoint(model: Any, tokenizer: Any, name: str, metadata: dict | None
     target = (root / safe).resolve()
     if target.parent != root or target == bundled_model_path().resolve():
         raise UserError("train.ckpt.protected", name=safe)
-    tmp = root / f".tmp-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"  # pid: see training.runs.cleanup_leftovers
+    tmp = root / f".tmp-{os.getpid()}-{safe}-{uuid.uuid4().hex[:8]}"  # pid: see training.leftovers
     try:
         tmp.mkdir()
         model.save_pretrained(tmp, safe_serialization=True)
@@ -186,26 +186,5 @@ def load_eval_texts(name: str) -> list[str]:
     return out
 
 
-def list_trained() -> list[dict]:
-    """Checkpoints that have metadata (trained here), newest first, with a summary."""
-    from lm_demo.models import list_checkpoints
-
-    out = []
-    for name in list_checkpoints():
-        try:
-            meta = load_metadata(name)
-        except UserError:
-            continue
-        if not meta:
-            continue
-        corpus = meta.get("corpus") or {}
-        out.append({"name": name, "date": meta.get("date"), "base_model": meta.get("base_model"),
-                    "from_scratch": meta.get("from_scratch"), "corpus": corpus.get("label") or corpus.get("preset"),
-                    "eval_loss": meta.get("eval_loss"), "eval_perplexity": meta.get("eval_perplexity"),
-                    "steps": meta.get("steps"), "status": meta.get("status")})
-    out.sort(key=lambda m: m.get("date") or "", reverse=True)
-    return out
-
-
 __all__ = ["sanitize_name", "save_checkpoint", "load_metadata", "load_eval_texts", "checkpoint_path",
-           "list_trained", "unique_name", "METADATA_FILE", "EVAL_TEXTS_FILE"]
+           "unique_name", "METADATA_FILE", "EVAL_TEXTS_FILE"]

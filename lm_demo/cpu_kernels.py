@@ -41,23 +41,28 @@ new copy must buy ``TOLERANCE`` of speed per copy to be chosen):
 
 ``torch.compile`` is not a candidate: compiling GPT-2 takes tens of seconds
 on 2 cores (README, "Rendimiento"), more than a whole model load.
+
+What the host is (its CPU, oneDNN's bf16, the cache size that sets the
+sample) and what the panel reports are ``lm_demo.cpu_host``; swapping a
+model's layers for the chosen kernels is ``lm_demo.fast_linear``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
-import platform
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch.nn import functional as F
 
+from lm_demo.cpu_host import sample_bytes
+
 log = logging.getLogger("lm_demo.cpu_kernels")
+
 
 @dataclass(frozen=True)
 class RowCase:
@@ -74,101 +79,12 @@ MAX_THIN_ROWS = ROW_CASES[-1].hi
 #: Each new copy of the weights a kernel needs must buy this much speed: a kernel's time is
 #: weighed ``1 + (TOLERANCE - 1) * copies`` (an MKL-packed weight counts 2, a bf16 one 0.5).
 TOLERANCE = 1.05
-#: Weights timed per shape, at least: twice the 32 MB L3 of the CPUs we met (see ``sample_bytes``).
-MIN_SAMPLE_BYTES = 64 * 2**20
 #: A model's whole measurement stops after this long (a machine busy with other work);
 #: shapes not reached keep the fixed rule and are measured again at the next load.
 TUNE_BUDGET_S = 6.0
 #: Interleaved timing rounds per case: at least ``MIN_ROUNDS``, then more while the case
 #: has taken less than ``CASE_BUDGET_S`` (small shapes get many cheap rounds, big ones few).
 MIN_ROUNDS, MAX_ROUNDS, CASE_BUDGET_S = 3, 25, 0.05
-
-BF16_ENV = "LM_DEMO_CPU_BF16"
-AUTOTUNE_ENV = "LM_DEMO_CPU_AUTOTUNE"
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    v = os.environ.get(name, "").strip().lower()
-    return default if not v else v in ("1", "true", "yes", "on")
-
-
-def bf16_requested() -> bool:
-    """The reduced-precision mode: ``LM_DEMO_CPU_BF16=1`` (``app.py --cpu-bf16``); off by default."""
-    return env_flag(BF16_ENV)
-
-
-def autotune_enabled() -> bool:
-    """``LM_DEMO_CPU_AUTOTUNE=0`` keeps the fixed rule (for comparisons); on by default."""
-    return env_flag(AUTOTUNE_ENV, default=True)
-
-
-# --------------------------------------------------------------------------- the host
-@functools.lru_cache(maxsize=1)
-def cpu_name() -> str:
-    """The CPU's model name as the OS reports it (``/proc/cpuinfo``), for the panel and logs."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            info = f.read()
-    except OSError:
-        info = ""
-    fields = dict(
-        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in info.splitlines()) if v
-    )
-    name = fields.get("model name") or platform.processor() or "CPU"
-    if fields.get("cpu family") and fields.get("model"):
-        name += f" (family {fields['cpu family']} model {fields['model']})"
-    return name
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_features() -> tuple[str, ...]:
-    """The vector/matrix extensions that matter here, as the OS reports them (shown, never decided on)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    names = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_bf16": "AVX512-BF16", "amx_bf16": "AMX-BF16",
-             "amx_int8": "AMX-INT8", "avx512_vnni": "AVX512-VNNI"}
-    return tuple(label for flag, label in names.items() if flag in flags)
-
-
-@functools.lru_cache(maxsize=1)
-def bf16_support() -> tuple[bool, str]:
-    """Whether oneDNN runs bfloat16 matrix products on this CPU; else why not (``no_onednn``/``no_bf16``).
-
-    oneDNN's own answer (``torch.ops.mkldnn._is_mkldnn_bf16_supported``), not a flag list:
-    it knows which instruction sets it has kernels for (AVX-512 or AMX).  Whether bf16 is
-    *faster* is then measured like every other kernel.
-    """
-    if not torch.backends.mkldnn.is_available():
-        return False, "no_onednn"
-    try:
-        ok = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # noqa: BLE001 - an old or unusual build
-        ok = False
-    return (True, "") if ok else (False, "no_bf16")
-
-
-@functools.lru_cache(maxsize=1)
-def sample_bytes() -> int:
-    """Weight bytes timed per shape: twice the last-level cache (Linux sysfs), at least ``MIN_SAMPLE_BYTES``.
-
-    So a sample streams from memory wherever the model's weights do (a Xeon's L3 can hold 100 MB+).
-    """
-    best = 0
-    for index in ("index3", "index2"):
-        try:
-            text = open(f"/sys/devices/system/cpu/cpu0/cache/{index}/size", encoding="ascii").read().strip()
-        except OSError:
-            continue
-        mult = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
-        try:
-            best = max(best, int(text.rstrip("KMGkmg")) * mult)
-        except ValueError:
-            continue
-    return max(MIN_SAMPLE_BYTES, 2 * best)
-
 
 # --------------------------------------------------------------------------- candidates
 @dataclass(frozen=True)
@@ -309,6 +225,12 @@ class ShapePlan:
     def layouts(self) -> set[str]:
         return {KERNELS[c.chosen].layout for c in self.cases}
 
+    def describe(self, count: int) -> str:
+        """One plain-text line: the kernel and time per row case (``count``: layers of this shape)."""
+        return f"kernels {self.in_features}x{self.out_features} (x{count}): " + "  ".join(
+            f"{c.case} rows={c.chosen} {_ms(c.chosen_ms)} (F.linear {_ms(c.ms.get(DEFAULT_KERNEL))})"
+            for c in self.cases) + ("" if self.measured else "  [not measured: time budget spent]")
+
 
 _PLANS: dict[tuple, ShapePlan] = {}
 _PLANS_LOCK = threading.Lock()
@@ -420,66 +342,5 @@ def fixed_plan(in_features: int, out_features: int, kernels: tuple[str, ...]) ->
     return ShapePlan(in_features, out_features, 0, cases, 0.0, measured=False)
 
 
-def case_for_rows(rows: int) -> RowCase | None:
-    """The row case serving ``rows`` (None above ``MAX_THIN_ROWS`` or for 0 rows)."""
-    return next((c for c in ROW_CASES if c.lo <= rows <= c.hi), None)
-
-
-def clear_cache() -> None:
-    """Forget every measured plan (tests; a changed thread count gets its own key anyway)."""
-    with _PLANS_LOCK:
-        _PLANS.clear()
-
-
 def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}ms"
-
-
-@dataclass
-class KernelReport:
-    """What the model panel and the logs say about a model's CPU kernels."""
-
-    cpu: str
-    features: tuple[str, ...]
-    capability: str  # PyTorch's own: the ATen vector kernels it dispatches to
-    threads: int
-    autotuned: bool
-    bf16_requested: bool
-    bf16_available: bool
-    bf16_reason: str  # why bf16 is unavailable: "no_onednn" | "no_bf16" ("" when it is available)
-    shapes: list[tuple[ShapePlan, int]] = field(default_factory=list)  # (plan, layers of that shape)
-    seconds: float = 0.0  # tuning time at this load (0 when every shape came from the cache)
-    bf16_layers: int = 0  # layers that use a bf16 kernel for some row case
-    unmeasured_layers: int = 0  # layers left on the fixed rule because the time budget ran out
-    copy_bytes: int = 0  # weight copies the chosen kernels hold beside the parameters
-    model_bytes: int = 0  # the parameters themselves
-    max_prob_diff: float | None = None  # bf16 vs fp32, largest |p| difference on a fixed prompt
-    top1_agree: bool | None = None
-    prob_diff_prompt: str = ""
-
-    @property
-    def bf16_active(self) -> bool:
-        return self.bf16_layers > 0
-
-    def lines(self) -> list[str]:
-        """Plain-text summary (benchmarks, logs): the host, then one line per weight shape."""
-        out = [f"cpu={self.cpu} features={','.join(self.features) or '-'} torch_capability={self.capability} "
-               f"threads={self.threads} autotune={'on' if self.autotuned else 'off'} tune_s={self.seconds:.2f} "
-               f"bf16={'on' if self.bf16_active else 'requested-unused' if self.bf16_requested else 'off'} "
-               f"weight_copies_mb={self.copy_bytes / 2**20:.0f} model_mb={self.model_bytes / 2**20:.0f}"]
-        for plan, count in self.shapes:
-            out.append(f"kernels {plan.in_features}x{plan.out_features} (x{count}): " + "  ".join(
-                f"{c.case} rows={c.chosen} {_ms(c.chosen_ms)} (F.linear {_ms(c.ms.get(DEFAULT_KERNEL))})"
-                for c in plan.cases) + ("" if plan.measured else "  [not measured: time budget spent]"))
-        if self.max_prob_diff is not None:
-            out.append(f"bf16_max_prob_diff={self.max_prob_diff:.2e} top1_agree={self.top1_agree}")
-        return out
-
-
-def host_report(autotuned: bool, bf16: bool) -> KernelReport:
-    ok, reason = bf16_support()
-    try:
-        capability = torch.backends.cpu.get_cpu_capability()
-    except Exception:  # noqa: BLE001
-        capability = "?"
-    return KernelReport(cpu_name(), cpu_features(), capability, torch.get_num_threads(), autotuned, bf16, ok, reason)

@@ -31,7 +31,7 @@ import time
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from lm_demo import __version__
 from lm_demo.errors import UserError
@@ -323,10 +323,3 @@ def coerce_number(value: Any, key: str, *, lo: float | None = None, hi: float | 
     if hi is not None:
         x = min(x, hi)
     return int(round(x)) if integer else x
-
-
-def rows_frame(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> Any:
-    """A small DataFrame (for exports of data that is not shown as a table)."""
-    import pandas as pd
-
-    return pd.DataFrame([list(r) for r in rows], columns=list(columns))

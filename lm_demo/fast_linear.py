@@ -36,7 +36,9 @@ import torch
 from torch import nn
 
 from lm_demo import cpu_kernels as ck
-from lm_demo.cpu_kernels import KERNELS, MAX_THIN_ROWS, ROW_CASES, KernelReport
+from lm_demo import env
+from lm_demo.cpu_host import KernelReport, host_report
+from lm_demo.cpu_kernels import KERNELS, MAX_THIN_ROWS, ROW_CASES
 
 log = logging.getLogger("lm_demo.fast_linear")
 
@@ -251,9 +253,9 @@ def optimize_for_cpu_inference(model: nn.Module, tokenizer: Any = None, tune: bo
         return 0
     if device.type != "cpu":
         return 0
-    tune = ck.autotune_enabled() if tune is None else tune
-    bf16 = ck.bf16_requested() if bf16 is None else bf16
-    report = ck.host_report(tune, bf16)
+    tune = env.cpu_autotune() if tune is None else tune
+    bf16 = env.cpu_bf16() if bf16 is None else bf16
+    report = host_report(tune, bf16)
     layers = _swap(model)
     model._lm_demo_thin_linear = True  # noqa: SLF001 - marks an inference-only copy
     if tune and layers:

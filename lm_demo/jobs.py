@@ -228,7 +228,9 @@ JOBS = JobRegistry()
 
 def training_allowed() -> bool:
     """False when ``LM_DEMO_ALLOW_TRAINING`` is 0/false/no/off (public Spaces)."""
-    return os.environ.get("LM_DEMO_ALLOW_TRAINING", "1").strip().lower() not in ("0", "false", "no", "off")
+    from lm_demo import env
+
+    return env.training_allowed()
 
 
 def ensure_training_allowed() -> None:
@@ -246,8 +248,11 @@ def lower_thread_priority(nice: int | None = None) -> bool:
     returns False where the OS has no per-thread priority.
     ``LM_DEMO_TRAIN_NICE`` overrides the value (0 turns it off).
     """
-    env = os.environ.get("LM_DEMO_TRAIN_NICE", "").strip()
-    value = int(env) if env.lstrip("-").isdigit() else (BACKGROUND_NICE if nice is None else nice)
+    from lm_demo import env
+
+    value = env.train_nice()
+    if value is None:
+        value = BACKGROUND_NICE if nice is None else nice
     if value <= 0:
         return False
     try:
@@ -268,10 +273,9 @@ def default_threads() -> int:
     2 cores, with requests and training competing, one thread per forward is
     what keeps them from slowing each other down.
     """
-    env = os.environ.get("LM_DEMO_TRAIN_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 2) - 1)
+    from lm_demo import env
+
+    return env.train_threads() or max(1, (os.cpu_count() or 2) - 1)
 
 
 __all__ = ["JOBS", "Job", "JobRegistry", "JOB_STATUSES", "BACKGROUND_NICE", "kind_label", "error_message",

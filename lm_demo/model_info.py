@@ -63,7 +63,7 @@ def human_count(n: int, lang: str | None = None) -> str:
 
 
 def kernel_report(loaded: Any) -> Any:
-    """The CPU kernels measured and chosen when ``loaded`` was loaded (``cpu_kernels.KernelReport``).
+    """The CPU kernels measured and chosen when ``loaded`` was loaded (``cpu_host.KernelReport``).
 
     None for a model that is not a CPU inference copy (on a GPU, cuBLAS serves every shape).
     """

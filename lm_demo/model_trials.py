@@ -33,7 +33,6 @@ from lm_demo.errors import UserError
 TRIAL_PROMPT = "En el silencio de la noche"
 JOB_KIND = "trials"
 MAX_MODELS = 8
-STATUSES = ("pending", "running", "done", "error", "stopped")
 
 
 @dataclass

@@ -145,14 +145,16 @@ def story(model: Any, tokenizer: Any, prompt: str, sentences: int, max_new_token
 
 
 def _list_runs() -> int:
+    from lm_demo.locales import t
     from lm_demo.training.runs import interrupted_runs
 
     runs = interrupted_runs()
     if not runs:
-        print("No hay entrenamientos interrumpidos.")
+        print(t("train.runs.none"))
     for r in runs:
         ckpt = "" if r["resumable"] else " (sin punto de control: empezaría de nuevo)"
-        print(f"{r['name']}: {r['corpus']} · paso {r['step']} de {r['total_steps']} · {r['status']}{ckpt}")
+        state = t(f"train.runs.state.{r['state']}")  # the tab's word: a killed run is "interrupted"
+        print(f"{r['name']}: {r['corpus']} · paso {r['step']} de {r['total_steps']} · {state}{ckpt}")
     return 0
 
 
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     from lm_demo.locales.numbers import number
     from lm_demo.models import BUNDLED_NAME, default_training_model
     from lm_demo.training import TrainConfig, distributed, run_training
-    from lm_demo.training.runs import cleanup_leftovers
+    from lm_demo.training.leftovers import cleanup_leftovers
 
     main_rank = distributed.is_main()
     if args.list_runs:

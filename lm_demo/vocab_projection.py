@@ -20,7 +20,6 @@ arithmetic of the model's own forward.  Two things keep it cheap:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
@@ -59,7 +58,9 @@ def scan_dtype(device: Any) -> Any:
     """The dtype the scan runs in on ``device``: bfloat16 where measured clearly faster, else float32."""
     import torch
 
-    forced = os.environ.get("LM_DEMO_LENS_DTYPE", "").strip().lower()
+    from lm_demo import env
+
+    forced = env.lens_dtype()
     if forced in ("float32", "fp32"):
         return torch.float32
     if forced in ("bfloat16", "bf16"):

@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-from lm_demo import app_process  # noqa: E402
+from tests import app_process  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LM_DEMO_DATA_DIR", REPO.parent / "shared" / "data"))

@@ -9,8 +9,9 @@ import torch
 from torch.nn import functional as F
 
 from lm_demo import cpu_kernels as ck
+from lm_demo.cpu_host import bf16_support, host_report
 
-BF16_OK, BF16_WHY = ck.bf16_support()
+BF16_OK, BF16_WHY = bf16_support()
 needs_bf16 = pytest.mark.skipif(not BF16_OK, reason=f"this CPU has no oneDNN bfloat16 kernels ({BF16_WHY})")
 
 
@@ -105,18 +106,20 @@ def test_a_slow_kernel_is_measured_and_not_chosen(monkeypatch):
 
 
 def test_env_switches(monkeypatch):
-    monkeypatch.delenv(ck.BF16_ENV, raising=False)
-    monkeypatch.delenv(ck.AUTOTUNE_ENV, raising=False)
-    assert not ck.bf16_requested() and ck.autotune_enabled()  # defaults: fp32, measured
-    monkeypatch.setenv(ck.BF16_ENV, "1")
-    monkeypatch.setenv(ck.AUTOTUNE_ENV, "0")
-    assert ck.bf16_requested() and not ck.autotune_enabled()
-    monkeypatch.setenv(ck.BF16_ENV, "off")
-    assert not ck.bf16_requested()
+    from lm_demo import env
+
+    monkeypatch.delenv(env.CPU_BF16, raising=False)
+    monkeypatch.delenv(env.CPU_AUTOTUNE, raising=False)
+    assert not env.cpu_bf16() and env.cpu_autotune()  # defaults: fp32, measured
+    monkeypatch.setenv(env.CPU_BF16, "1")
+    monkeypatch.setenv(env.CPU_AUTOTUNE, "0")
+    assert env.cpu_bf16() and not env.cpu_autotune()
+    monkeypatch.setenv(env.CPU_BF16, "off")
+    assert not env.cpu_bf16()
 
 
 def test_host_description():
-    report = ck.host_report(autotuned=True, bf16=False)
+    report = host_report(autotuned=True, bf16=False)
     assert report.cpu and report.threads == torch.get_num_threads()
     assert report.bf16_available == BF16_OK
     assert report.lines()[0].startswith("cpu=")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lm_demo.cpu_kernels import ROW_CASES, cpu_name
+from lm_demo.cpu_host import cpu_name
+from lm_demo.cpu_kernels import ROW_CASES
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from conftest import ARTIFACTS
 
 from playwright.sync_api import Error as PlaywrightError
 
-from lm_demo import app_process
+from tests import app_process
 from tests.killed_runs import kill_at_step
 
 pytestmark = pytest.mark.e2e

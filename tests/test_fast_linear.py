@@ -9,6 +9,7 @@ from transformers import AutoModelForCausalLM
 from transformers.pytorch_utils import Conv1D
 
 from lm_demo import cpu_kernels as ck
+from lm_demo.cpu_host import bf16_support
 from lm_demo.fast_linear import (
     MAX_THIN_ROWS,
     PROB_DIFF_PROMPT,
@@ -71,7 +72,7 @@ def test_noop_off_cpu_or_without_parameters():
 
 
 # --------------------------------------------------------------------------- measured kernels
-BF16_OK, BF16_WHY = ck.bf16_support()
+BF16_OK, BF16_WHY = bf16_support()
 
 
 def _conv_and_thin(seed: int = 0) -> tuple[Conv1D, ThinLinear]:

@@ -243,7 +243,7 @@ def _dump(value) -> str:
 
 
 def test_the_page_config_has_one_known_marker_per_text_and_no_raw_ones(demo):
-    from lm_demo.ui import i18n
+    from lm_demo.ui import gradio_locale, i18n
 
     config = _dump(demo.get_config_file())
     assert "__i18n__" not in config  # a marker inside a longer string would be shown raw
@@ -253,10 +253,10 @@ def test_the_page_config_has_one_known_marker_per_text_and_no_raw_ones(demo):
         assert not [k for k in keys if k not in i18n.FRONT[lang]]
     # the browser's locales: Spanish as "es" and as "en" (the fallback of every other browser), English apart
     table = i18n.gradio_i18n().translations_dict
-    assert set(table) == {"es", "en", i18n.FRONT_LOCALES["en"]}
+    assert set(table) == {"es", "en", gradio_locale.FRONT_LOCALES["en"]}
     assert all(k in table[code] for code in table for k in keys)
     assert table["en"]["lm.nt.tab"] == table["es"]["lm.nt.tab"] == STRINGS["es"]["nt.tab"]
-    assert table[i18n.FRONT_LOCALES["en"]]["lm.nt.tab"] == STRINGS["en"]["nt.tab"]
+    assert table[gradio_locale.FRONT_LOCALES["en"]]["lm.nt.tab"] == STRINGS["en"]["nt.tab"]
 
 
 def test_the_api_keeps_its_names_and_spanish_labels(demo):

@@ -197,13 +197,14 @@ def test_plots_cope_with_one_point_zero_loss_and_long_runs():
 
 
 def test_checkpoint_has_metadata_eval_texts_and_is_usable_at_once(trained, checkpoints_tmp):
-    from lm_demo.checkpoints import load_eval_texts, load_metadata, list_trained
+    from lm_demo.checkpoints import load_eval_texts, load_metadata
+    from lm_demo.compare import finetuned_checkpoints
     from lm_demo.models import list_checkpoints, load_model
     from lm_demo.next_token import next_token_distribution
 
     name = trained.result.checkpoint
     assert name == "prueba-refranes" and (checkpoints_tmp / name / "config.json").is_file()
-    assert name in list_checkpoints() and name in [m["name"] for m in list_trained()]
+    assert name in list_checkpoints() and name in finetuned_checkpoints()
     meta = load_metadata(name)
     for key in ("name", "base_model", "from_scratch", "corpus", "hyperparameters", "history", "eval_loss",
                 "eval_perplexity", "date", "device", "duration_s", "stopped_early"):

@@ -58,7 +58,7 @@ def test_torchrun_two_cpu_processes_train_one_run(tmp_path):
     ckpts = tmp_path / "ckpts"
     env = dict(os.environ, LM_DEMO_CHECKPOINTS=str(ckpts), HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1",
                LM_DEMO_DATA_DIR=str(tmp_path / "none"))
-    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "lm_demo.train", "--corpus", "quijote",
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "--tee", "3", "-m", "lm_demo.train", "--corpus", "quijote",
            "--quijote-lines", "300", "--max-steps", "4", "--model", "gpt2-es-tiny", "--name", "ddp",
            "--max-new-tokens", "20"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -66,6 +66,10 @@ def test_torchrun_two_cpu_processes_train_one_run(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert out.count("Historia de cinco frases") == 1 and out.count("Checkpoint guardado") == 1
     assert out.count("2 procesos") == 1 and out.count("Ajustes automáticos") == 1
+    # progress bars from the main process only (--tee prefixes each line with its rank): one training bar
+    bars = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "%|" in line]
+    assert bars and not [b for b in bars if not b.startswith("[default0]:")], bars[:5]
+    assert any("4/4" in b for b in bars)
     assert sorted(p.name for p in ckpts.iterdir()) == [".runs", "ddp"] and not list((ckpts / ".runs").iterdir())
     meta = json.loads((ckpts / "ddp" / "metadata.json").read_text(encoding="utf-8"))
     assert meta["processes"] == 2 and meta["steps"] == 4 and meta["status"] == "finished"

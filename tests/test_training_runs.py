@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lm_demo.errors import UserError
-from tests.killed_runs import kill_at_step
+from tests.killed_runs import kill_at_step, wait_for_step
 
 REPO = Path(__file__).resolve().parents[1]
 TOTAL = 20
@@ -75,6 +75,45 @@ def test_killed_run_is_listed_used_as_is_and_continued_to_the_end(killed_run):
     print(f"resume: {time.perf_counter() - t0:.1f} s for {TOTAL - killed_at} steps")
 
 
+def test_a_run_another_process_trains_is_refused_everywhere_and_listed_interrupted_once_killed(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """Issue 21: ``--resume NAME`` started a second writer on a run another live process was training (the
+    tab refused it), and ``--list-runs`` called a killed run «running» (the tab: interrupted).  One rule for all."""
+    from lm_demo.train import main
+    from lm_demo.training import resume_training, run_training
+    from lm_demo.training.config import TrainConfig
+    from lm_demo.training.runs import discard_run, interrupted_runs, open_run
+
+    ckpts = tmp_path / "ckpts"
+    monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(ckpts))
+    monkeypatch.setenv("LM_DEMO_DATA_DIR", "/nonexistent")
+    proc = _cli(ckpts, "--corpus", "refranes", "--max-rows", "800", "--model", "gpt2-es-tiny", "--max-steps", "60",
+                "--save-every-steps", "5", "--eval-steps", "30", "--block-size", "32", "--batch-size", "4",
+                "--name", "corte", "--max-new-tokens", "10")
+    try:
+        wait_for_step(proc, ckpts / ".runs" / "corte" / "run.json", 5, 180)
+        events = open_run("corte").n_events()
+        assert main(["--resume", "corte"]) == 2  # the CLI, before anything is written
+        assert "«corte» sigue en marcha en otro proceso" in capsys.readouterr().err
+        for attempt in (lambda: run_training(TrainConfig(), resume="corte"), lambda: resume_training("corte"),
+                        lambda: discard_run("corte")):  # the runner (API, notebooks), the tab, «Descartar»
+            with pytest.raises(UserError) as e:
+                attempt()
+            assert e.value.key == "train.run.busy"
+        assert open_run("corte").data["pid"] == proc.pid and open_run("corte").n_events() >= events  # untouched
+        assert interrupted_runs() == [] and main(["--list-runs"]) == 0
+        assert capsys.readouterr().out.strip() == "No hay entrenamientos interrumpidos."
+        kill_at_step(proc, ckpts / ".runs" / "corte" / "run.json", 5, 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    [listed] = interrupted_runs()
+    assert listed["status"] == "running" and listed["state"] == "interrupted"  # run.json's word, and the tab's
+    assert main(["--list-runs"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("corte: ") and "· interrumpido" in out and "running" not in out, out
+
+
 def test_unknown_or_damaged_runs_are_user_errors(tmp_path, monkeypatch):
     from lm_demo.training.runs import discard_run, open_run
 
@@ -93,7 +132,7 @@ def test_unknown_or_damaged_runs_are_user_errors(tmp_path, monkeypatch):
 
 
 def test_start_up_removes_what_interrupted_saves_left(tmp_path, monkeypatch):
-    from lm_demo.training.runs import cleanup_leftovers
+    from lm_demo.training.leftovers import cleanup_leftovers
 
     monkeypatch.setenv("LM_DEMO_CHECKPOINTS", str(tmp_path))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

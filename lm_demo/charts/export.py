@@ -60,8 +60,3 @@ def exportable(fig: Any, filename: str, scale: int = 2) -> Any:
         fig.__class__ = cls
     fig._lm_config = plot_config(filename, scale)
     return fig
-
-
-def figure_config(fig: Any) -> dict | None:
-    """The config an ``exportable`` figure sends to the browser (None for a plain figure)."""
-    return getattr(fig, "_lm_config", None)

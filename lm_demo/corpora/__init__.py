@@ -4,7 +4,8 @@ One module per concern:
 
 - ``spec``: ``CorpusSpec`` (what to load), ``Corpus`` (what was loaded), cleaning;
 - ``limits``: what reading one file may produce (size, text, rows, one text), the one place for them;
-- ``files``: reading uploads and bundled ``.gz`` files (every read goes through it, within the limits);
+- ``streams``: a corpus file's bytes within the limits (every read of a file opens it there);
+- ``files``: reading uploads and bundled ``.gz`` files: plain text, and tables through ``tables``;
 - ``sources``: where preset data lives (bundled ``lm_demo/data/`` → local folder → hub cache → hub);
 - ``presets``: the seven presets and whether each can load here;
 - ``tables``: CSV/TSV, JSONL, JSON and Parquet read in chunks of the needed columns;

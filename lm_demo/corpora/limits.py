@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lm_demo.env import env_number
+from lm_demo import env
 from lm_demo.errors import UserError
 
 MB = 2**20
@@ -49,7 +49,7 @@ def corpus_limits() -> CorpusLimits:
     A larger text limit raises the file limit with it (a CLI user pointing at a
     200 MB local file); the one-text limit stays (one text is never a book).
     """
-    mb, rows = env_number("LM_DEMO_MAX_CORPUS_MB"), env_number("LM_DEMO_MAX_CORPUS_ROWS")
+    mb, rows = env.max_corpus_mb(), env.max_corpus_rows()
     text = int(mb * MB) if mb else MAX_TEXT_BYTES
     return CorpusLimits(file_bytes=max(MAX_UPLOAD_BYTES, text), text_bytes=text,
                         rows=int(rows) if rows else MAX_ROWS)

@@ -19,8 +19,9 @@ import re
 from typing import Any, Callable
 
 from lm_demo.corpora import sources
-from lm_demo.corpora.files import read_table, read_text
+from lm_demo.corpora.files import read_table
 from lm_demo.corpora.spec import DEFAULT_PRESET, Corpus, CorpusSpec, clean_texts, limit_rows
+from lm_demo.corpora.streams import read_text
 from lm_demo.errors import UserError
 from lm_demo.locales import t
 

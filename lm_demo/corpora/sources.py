@@ -14,10 +14,10 @@ Every file is read through ``lm_demo.corpora.files`` (one place for limits).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
+from lm_demo import env
 from lm_demo.corpora.files import read_table
 from lm_demo.errors import UserError
 from lm_demo.locales import t
@@ -28,9 +28,9 @@ BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data"
 
 def data_dir() -> Path | None:
     """The local data folder, or None when there is none."""
-    env = os.environ.get("LM_DEMO_DATA_DIR", "").strip()
-    if env:
-        p = Path(env).expanduser()
+    folder = env.data_dir()
+    if folder:
+        p = Path(folder).expanduser()
         return p.resolve() if p.is_dir() else None
     p = REPO_ROOT.parent / "shared" / "data"
     return p.resolve() if p.is_dir() else None

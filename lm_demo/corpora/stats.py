@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from lm_demo import env
 from lm_demo.corpora.spec import Corpus
 from lm_demo.locales import t
 from lm_demo.model_memo import PerModelLRU
@@ -94,7 +94,7 @@ def describe_corpus(spec: Any, tokenizer: Any = None) -> tuple[Corpus, CorpusSta
 
     if tokenizer is None or spec.path:
         return compute()
-    key = (astuple(spec), current_lang(), corpus_limits(), os.environ.get("LM_DEMO_DATA_DIR"))
+    key = (astuple(spec), current_lang(), corpus_limits(), env.data_dir())
     try:
         hash(key)
     except TypeError:  # a spec built by hand with a list inside (a notebook): answered, not kept

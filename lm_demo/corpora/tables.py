@@ -1,6 +1,6 @@
 """Table files read in chunks of the needed columns: CSV/TSV, JSONL, JSON, Parquet.
 
-Only ``files.read_table`` calls ``chunks``; the limits themselves (what a
+Only ``files.read_table`` calls ``chunks``; bytes come through ``streams``; the limits themselves (what a
 read may produce, when it stops) are ``limits.Budget``'s.  What each format
 does so that nothing large exists before the budget has seen it:
 
@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from lm_demo.corpora.files import data_suffix, decode, first_bad_utf8, open_corpus, read_corpus_bytes
+from lm_demo.corpora.streams import data_suffix, decode, first_bad_utf8, open_corpus, read_corpus_bytes
 from lm_demo.corpora.limits import MAX_COLUMNS, Budget, json_too_big, text_too_long, too_many_rows, too_much_text
 from lm_demo.errors import UserError
 

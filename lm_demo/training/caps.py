@@ -26,11 +26,10 @@ The Space's operator can also stop any job (``LM_DEMO_ADMIN_TOKEN``, see
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import replace
 from typing import Any
 
-from lm_demo.env import env_number
+from lm_demo import env
 from lm_demo.locales import t
 
 SPACE_CPU_MINUTES = 30.0
@@ -41,12 +40,12 @@ SPACE_KEPT_RUNS = 3
 
 def on_space() -> bool:
     """Whether the app runs on Hugging Face Spaces (which sets ``SPACE_ID``)."""
-    return bool(os.environ.get("SPACE_ID", "").strip())
+    return env.on_space()
 
 
 def max_minutes(device: str = "cpu") -> float:
     """Minutes a run may train (0 = no cap)."""
-    value = env_number("LM_DEMO_MAX_TRAIN_MINUTES", zero_ok=True)
+    value = env.max_train_minutes()
     if value is not None:
         return value
     return SPACE_CPU_MINUTES if on_space() and device != "cuda" else 0.0
@@ -54,7 +53,7 @@ def max_minutes(device: str = "cpu") -> float:
 
 def max_steps(device: str = "cpu") -> int:
     """Optimiser steps a run may take (0 = no cap beyond ``TrainConfig``'s range)."""
-    value = env_number("LM_DEMO_MAX_TRAIN_STEPS", zero_ok=True)
+    value = env.max_train_steps()
     if value is not None:
         return int(value)
     return SPACE_STEPS.get(device, SPACE_STEPS["cpu"]) if on_space() else 0
@@ -62,7 +61,7 @@ def max_steps(device: str = "cpu") -> int:
 
 def max_epochs() -> float:
     """Passes over the corpus a run may make (0 = no cap beyond ``TrainConfig``'s range)."""
-    value = env_number("LM_DEMO_MAX_TRAIN_EPOCHS", zero_ok=True)
+    value = env.max_train_epochs()
     if value is not None:
         return value
     return SPACE_EPOCHS if on_space() else 0.0
@@ -70,7 +69,7 @@ def max_epochs() -> float:
 
 def max_kept_runs() -> int:
     """Interrupted runs kept on disk, the new one included (0 = no cap)."""
-    value = env_number("LM_DEMO_MAX_KEPT_RUNS", zero_ok=True)
+    value = env.max_kept_runs()
     if value is not None:
         return int(value)
     return SPACE_KEPT_RUNS if on_space() else 0

@@ -42,6 +42,19 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def quiet_others() -> None:
+    """No progress bars on a process other than the main one (transformers' weight loading, datasets' maps and
+    loads, the Trainer's): a launch of N processes draws the main one's bars, not N of each.  The others live
+    only for this run, so nothing is switched back."""
+    if is_main():
+        return
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+
+
 def setup() -> None:
     """Start the process group (gloo on CPU, nccl on GPU) through accelerate, as the Trainer would."""
     if not is_distributed():
@@ -117,5 +130,5 @@ def teardown() -> None:
         dist.destroy_process_group()
 
 
-__all__ = ["world_size", "rank", "is_distributed", "is_main", "setup", "barrier", "broadcast", "agree",
+__all__ = ["world_size", "rank", "is_distributed", "is_main", "quiet_others", "setup", "barrier", "broadcast", "agree",
            "main_first", "teardown"]

@@ -28,9 +28,14 @@ by the tab with its last step: "Continuar" resumes it with
 ``Trainer.train(resume_from_checkpoint=...)``, "Usar tal cual" saves its last
 checkpoint as a model (``export_run``).
 
-``cleanup_leftovers`` (at start-up) removes what an interrupted save leaves:
-``.tmp-*`` / ``.old-*`` folders of ``lm_demo.checkpoints`` whose process is
-gone, and empty ``lm_demo-train-*`` temporary folders.
+One rule says whether a run is taken (``Run.busy``: another live process on
+this machine, or another job of this one, trains it); the tab, the API and
+``python -m lm_demo.train --resume`` / ``--list-runs`` all ask it, and
+``claim`` takes a run up under a lock (``.lock`` in its folder).  A run whose
+process died is "interrupted" (``Run.state``) whatever ``run.json`` last said.
+
+``leftovers.cleanup_leftovers`` (at start-up) removes what an interrupted
+save leaves.
 """
 
 from __future__ import annotations
@@ -41,12 +46,12 @@ import json
 import os
 import shutil
 import socket
-import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from lm_demo.errors import UserError
 
@@ -54,6 +59,7 @@ RUNS_DIRNAME = ".runs"
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
 BEST_FILE = "best.safetensors"
+LOCK_FILE = ".lock"
 CORPUS_DIRNAME = "corpus"
 CHECKPOINT_PREFIX = "checkpoint-"
 TEMP_PREFIX = "lm_demo-train-"
@@ -165,10 +171,26 @@ class Run:
             return False
         return pid_alive(pid)
 
+    def busy(self, job: Any = None) -> bool:
+        """Whether someone other than the caller trains the run now: another live process on this machine
+        (its ``pid``), or a job of this process other than ``job``.  The one rule for the tab, the API and
+        the CLI (continue, discard, list, clean up)."""
+        return self.owner_alive() or _running_here(self.name, besides=job)
+
+    def state(self) -> str:
+        """"running" (someone trains it now, ``busy``), "interrupted" (its process died: killed, crashed),
+        "stopped" or "error"."""
+        if self.busy():
+            return "running"
+        status = self.data.get("status")
+        return status if status in ("stopped", "error") else "interrupted"
+
     def summary(self) -> dict:
-        """What the tab lists about the run."""
+        """What the tab and ``--list-runs`` show about the run (``status``: as ``run.json`` has it;
+        ``state``: what it means now, see ``state``)."""
         ckpt = self.checkpoint()
-        return {"name": self.name, "status": self.data.get("status"), "step": int(self.data.get("step") or 0),
+        return {"name": self.name, "status": self.data.get("status"), "state": self.state(),
+                "step": int(self.data.get("step") or 0),
                 "total_steps": self.data.get("total_steps"), "corpus": self.data.get("corpus_label"),
                 "base_model": self.data.get("base_model"), "updated": self.data.get("updated"),
                 "resumable": ckpt is not None, "saved_as": self.data.get("saved_as")}
@@ -241,11 +263,43 @@ def open_run(name: str) -> Run:
     return Run(path, data)
 
 
-def _running_here(name: str) -> bool:
+def _running_here(name: str, besides: Any = None) -> bool:
+    """Whether a job of this process (other than ``besides``) trains run ``name``."""
     from lm_demo.jobs import JOBS
 
     job = JOBS.running()
-    return job is not None and job.description.get("run") == name
+    return job is not None and job is not besides and job.description.get("run") == name
+
+
+def open_free(name: str, job: Any = None) -> Run:
+    """The run ``name``, or ``UserError`` when it is unknown or someone else trains it now (``Run.busy``)."""
+    run = open_run(name)
+    if run.busy(job):
+        raise UserError("train.run.busy", name=run.name)
+    return run
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on the run folder ``path`` across processes (none where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path / LOCK_FILE, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def claim(name: str, job: Any = None) -> Run:
+    """Take up run ``name`` to continue it in this process: ``open_free``, then this process recorded as its
+    owner at once, under a lock, so that a second ``--resume`` a moment later is refused too."""
+    path = open_run(name).path
+    with _locked(path):
+        run = open_free(path.name, job)
+        run.update(pid=os.getpid(), host=socket.gethostname())
+    return run
 
 
 def all_runs() -> list[Run]:
@@ -264,7 +318,7 @@ def all_runs() -> list[Run]:
 
 def interrupted_runs() -> list[dict]:
     """Runs no process is training now (crashed, stopped, failed), newest first, with their last step."""
-    out = [r.summary() for r in all_runs() if not r.owner_alive() and not _running_here(r.name)]
+    out = [r.summary() for r in all_runs() if not r.busy()]
     out.sort(key=lambda s: s.get("updated") or 0, reverse=True)
     return out
 
@@ -284,10 +338,7 @@ def prune_runs(keep: int) -> list[str]:
 
 
 def discard_run(name: str) -> None:
-    run = open_run(name)
-    if run.owner_alive() or _running_here(run.name):
-        raise UserError("train.run.busy", name=run.name)
-    shutil.rmtree(run.path, ignore_errors=True)
+    shutil.rmtree(open_free(name).path, ignore_errors=True)
 
 
 def finish_run(run: Run) -> None:
@@ -324,40 +375,5 @@ def export_run(name: str) -> Path:
     return path
 
 
-def cleanup_leftovers() -> list[str]:
-    """Remove what interrupted saves leave behind (see the module docstring); returns what was removed."""
-    from lm_demo.models import checkpoints_dir
-
-    removed: list[str] = []
-    root = checkpoints_dir()
-    if root.is_dir():
-        for d in root.iterdir():
-            if not d.is_dir() or not d.name.startswith((".tmp-", ".old-")):
-                continue
-            parts = d.name.split("-")
-            owner = parts[1] if len(parts) > 2 and parts[1].isdigit() else None
-            if owner is not None and int(owner) != os.getpid() and pid_alive(owner):
-                continue  # another process is writing it right now
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(str(d))
-    tmp = Path(tempfile.gettempdir())
-    for d in tmp.glob(f"{TEMP_PREFIX}*"):
-        try:
-            if d.is_dir() and not any(d.iterdir()):
-                d.rmdir()
-                removed.append(str(d))
-        except OSError:
-            continue
-    for run in all_runs():  # half-written checkpoints of runs nobody trains now
-        if run.owner_alive() or _running_here(run.name):
-            continue
-        named = run.data.get("checkpoint")
-        for d in run.path.glob(f"{CHECKPOINT_PREFIX}*"):
-            if d.name != named and not (d / "trainer_state.json").is_file():
-                shutil.rmtree(d, ignore_errors=True)
-                removed.append(str(d))
-    return removed
-
-
-__all__ = ["Run", "runs_root", "create_run", "owner_key", "owned_by", "open_run", "all_runs", "interrupted_runs", "discard_run",
-           "finish_run", "export_run", "cleanup_leftovers", "write_json_atomic", "pid_alive", "REPLAYED"]
+__all__ = ["Run", "runs_root", "create_run", "owner_key", "owned_by", "open_run", "open_free", "claim", "all_runs", "interrupted_runs", "discard_run",
+           "finish_run", "export_run", "write_json_atomic", "pid_alive", "REPLAYED"]

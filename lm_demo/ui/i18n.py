@@ -2,15 +2,17 @@
 
 How the page changes language without a server round trip: every static UI
 text (labels, info lines, Markdown, buttons, tabs, choices) is sent to the
-browser as a Gradio ``I18nData`` marker, and ``launch(i18n=...)`` hands the
-browser both tables; Gradio's front end translates markers with its locale
-store and re-translates them when the locale changes.  The switch in the
-header calls ``changeLocale`` of Gradio's own ``core-*.js`` module (the one
-its footer "Settings" page uses); ES modules are singletons per URL, so
-importing that URL again shares the store.  The choice is kept in
-localStorage and in the ``lm_lang`` cookie.
+browser as a Gradio ``I18nData`` marker, and ``launch(i18n=gr.I18n(...))``
+hands the browser both tables; Gradio's front end translates markers with its
+locale store and re-translates them when the locale changes.  The switch in
+the header (``window.lmSetLang``) keeps the choice in localStorage and in the
+``lm_lang`` cookie, and asks ``window.lmApplyLocale`` to relabel the page.
 
-Facts about Gradio 6.31's front end that shape this module (measured):
+This module uses Gradio's public i18n API only.  What that API cannot carry
+(a Spanish first page for every browser, switching the front end's locale
+from our own control, the API docs in words) lives in ``ui.gradio_locale``,
+behind a check of the Gradio version.  Facts about Gradio 6.31's front end
+that shape this module (measured):
 
 - It translates only the first marker of a string, and a marker inside a
   longer string is not always re-translated.  So every translated prop must be
@@ -21,14 +23,9 @@ Facts about Gradio 6.31's front end that shape this module (measured):
 - Keys share one namespace with Gradio's own (``file``, ``plot``... are
   objects there, shown as "[object Object]"), so ours are prefixed ``lm.``.
 - Messages are shown verbatim (no ICU formatting), so no escaping is needed.
-- It starts in the browser's locale (a French browser: "fr", falling back to
-  "en"), so the Spanish table is registered as "es" and "en" and English as
-  "en-lmdemo" (see ``FRONT_LOCALES``): the first render is Spanish for all.
 - Tab labels are translated once, then only for the tab on show, and
   Dataframe headers never: ``ui.relang`` relabels them from the server on a
   switch, and redraws the results on screen.
-- Its own key ``common.complete`` (what a screen reader hears when an event
-  ends) is missing from its English table: ``GRADIO_KEYS`` adds it.
 
 Server-side text (errors, notes, tables, charts) follows the language that
 ``guard`` reads from the request (see ``lm_demo.ui.common``): the page's
@@ -37,19 +34,18 @@ choice, recorded per session by ``relang.lang_sync``, else the cookie, else Span
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Iterable
 
 import gradio as gr
 from gradio.i18n import I18nData
 
 from lm_demo.locales import DEFAULT_LANG, LANGS, STRINGS, normalize_lang
+from lm_demo.ui import gradio_locale
 
 log = logging.getLogger("lm_demo")
 
@@ -57,12 +53,6 @@ PREFIX = "lm."  # our keys in the front end's table (Gradio's own keys live ther
 COOKIE = "lm_lang"  # the user's choice, for the server (also kept in localStorage)
 MARK = "__i18n__"
 LANG_CHOICES = [("Español", "es"), ("English", "en")]
-# The front end's locale for each language.  Gradio starts in the browser's locale
-# (falling back to "en"), so our Spanish table is also registered as "en" (which every
-# non-Spanish browser falls back to) and English lives under a locale no browser
-# reports: the first render is Spanish for everyone, with no flash.  Gradio's own
-# strings (file drop zone, footer) fall back from "en-lmdemo" to its "en" table.
-FRONT_LOCALES = {"es": "es", "en": "en-lmdemo"}
 
 # Props the front end translates (Gradio 6.31: label, info, placeholder, description, title, value).
 TRANSLATED_PROPS = ("label", "info", "placeholder", "description", "title", "value")
@@ -86,10 +76,6 @@ _lock = threading.Lock()
 def marker(key: str) -> I18nData:
     """The front-end marker for locale ``key``."""
     return I18nData(PREFIX + key)
-
-
-def is_ours(value: Any) -> bool:
-    return isinstance(value, I18nData) and value.key.startswith(PREFIX) and value.key in FRONT[DEFAULT_LANG]
 
 
 def text_of(key: str, lang: str) -> str | None:
@@ -209,33 +195,19 @@ def localize_blocks(blocks: Iterable[Any]) -> int:
 
 
 def api_info_in_spanish(blocks: Any) -> None:
-    """The API docs (and ``gradio_client``'s view) name parameters by their Spanish labels, not markers."""
-    original = blocks.get_api_info
-
-    @functools.wraps(original)
-    def get_api_info(*args: Any, **kwargs: Any) -> Any:
-        return resolve_deep(original(*args, **kwargs), DEFAULT_LANG)
-
-    blocks.get_api_info = get_api_info
+    """The API docs name parameters by their Spanish labels (``gradio_locale.api_info_in_spanish``)."""
+    gradio_locale.api_info_in_spanish(blocks, lambda info: resolve_deep(info, DEFAULT_LANG))
 
 
 _I18N: gr.I18n | None = None
 
 
-# Gradio's own keys that its tables lack (shown raw otherwise), per language.
-GRADIO_KEYS = {"es": {"common.complete": "Completado", "status.queue_position": "En cola: {position} de {size}"},
-               "en": {"common.complete": "Complete", "status.queue_position": "In queue: {position} of {size}"}}
-
-
 def gradio_i18n() -> gr.I18n:
-    """The ``gr.I18n`` for ``launch(i18n=...)`` (one instance; it shares the live ``FRONT`` dicts)."""
+    """The ``gr.I18n`` for ``launch(i18n=...)`` (one instance; it shares the live ``FRONT`` dicts, so keys
+    derived later are served too; the locales are ``gradio_locale.locale_tables``')."""
     global _I18N
     if _I18N is None:
-        for lang in LANGS:
-            FRONT[lang].update(GRADIO_KEYS[lang])
-        tables = {FRONT_LOCALES[lang]: FRONT[lang] for lang in LANGS}
-        tables["en"] = FRONT[DEFAULT_LANG]  # see FRONT_LOCALES
-        _I18N = gr.I18n(**tables)
+        _I18N = gr.I18n(**gradio_locale.locale_tables(FRONT))
     return _I18N
 
 
@@ -292,47 +264,17 @@ def request_lang(request: Any) -> str:
 # --- the browser side ---------------------------------------------------------------------------
 
 
-def _core_asset() -> str:
-    """The relative URL of Gradio's ``core-*.js`` (a fallback when the page's resource list lacks it)."""
-    assets = Path(gr.__file__).parent / "templates" / "frontend" / "assets"
-    found = sorted(assets.glob("core-*.js"))
-    return f"assets/{found[0].name}" if found else ""
-
-
-# Defines ``window.lmSetLang(lang)``: remember the choice (localStorage + cookie) and
-# relabel the page through Gradio's locale store.  Runs from ``head``, i.e. after Gradio
-# has read its config and set its locale; it applies the stored choice at once.  If the
-# store cannot be reached, labels stay as they are while the server's text still follows
-# the choice (an e2e test guards the in-place switch on the pinned Gradio).
+# Defines ``window.lmSetLang(lang)``: remember the choice (localStorage + cookie) and relabel the
+# page (``window.lmApplyLocale``, from ``gradio_locale``).  Runs from ``head``, i.e. after Gradio has
+# read its config and set its locale; it applies the stored choice at once.  Where the page cannot be
+# relabelled, labels stay as they are while the server's text still follows the choice (an e2e test
+# guards the in-place switch on the pinned Gradio).
 HEAD_JS = """
 <script>
 (() => {
   const KEY = "%(cookie)s";
-  const FALLBACK_CORE = "%(core)s";
-  const LOCALES = %(locales)s;
   const norm = (v) => (String(v || "").toLowerCase().startsWith("en") ? "en" : "es");
   const stored = () => { try { return norm(localStorage.getItem(KEY)); } catch (e) { return "es"; } };
-  let core = null;
-  const coreUrls = () => {
-    const urls = performance.getEntriesByType("resource").map((e) => e.name)
-      .filter((n) => /\\/assets\\/core-[^\\/]*\\.js(\\?|$)/.test(n));
-    document.querySelectorAll("script[src], link[href]").forEach((el) => {
-      const u = el.src || el.href;
-      if (/\\/assets\\/core-[^\\/]*\\.js(\\?|$)/.test(u)) urls.push(u);
-    });
-    if (FALLBACK_CORE) urls.push(new URL(FALLBACK_CORE, document.baseURI).href);
-    return [...new Set(urls)];
-  };
-  const loadCore = async () => {
-    if (core) return core;
-    for (const url of coreUrls()) {
-      try {
-        const m = await import(url);
-        if (typeof m.changeLocale === "function") { core = m; return core; }
-      } catch (e) { /* try the next one */ }
-    }
-    throw new Error("Gradio's changeLocale was not found");
-  };
   window.lmStoredLang = stored;
   window.lmSetLang = async (value) => {
     const lang = norm(value);
@@ -340,7 +282,7 @@ HEAD_JS = """
     document.cookie = KEY + "=" + lang + "; path=/; max-age=31536000; SameSite=Lax";
     document.documentElement.lang = lang;
     try {
-      (await loadCore()).changeLocale(LOCALES[lang]);
+      await window.lmApplyLocale(lang);
       document.documentElement.lang = lang;  // the store set it to the locale code
       window.lmLocaleApplied = lang;
     } catch (e) {
@@ -358,7 +300,7 @@ HEAD_JS = """
 
 
 def head_html() -> str:
-    return HEAD_JS % {"cookie": COOKIE, "core": _core_asset(), "locales": json.dumps(FRONT_LOCALES)}
+    return gradio_locale.head_html() + HEAD_JS % {"cookie": COOKIE}
 
 
 # The switch: relabel in the browser at once; its return value goes on to the server's

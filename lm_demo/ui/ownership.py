@@ -16,7 +16,6 @@ someone left running for hours.
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any
 
 from lm_demo.errors import UserError
@@ -28,7 +27,9 @@ def _same(given: str, secret: str) -> bool:
 
 def is_admin(token: Any) -> bool:
     """Whether ``token`` is the operator's ``LM_DEMO_ADMIN_TOKEN`` (never true when it is unset or short)."""
-    admin = os.environ.get("LM_DEMO_ADMIN_TOKEN", "").strip()
+    from lm_demo import env
+
+    admin = env.admin_token()
     return len(admin) >= 16 and isinstance(token, str) and _same(token, admin)
 
 

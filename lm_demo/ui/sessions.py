@@ -29,7 +29,7 @@ from typing import Any, AsyncIterator, Callable, Iterable
 
 from gradio.state_holder import SessionState, StateHolder
 
-from lm_demo.env import env_number
+from lm_demo import env
 
 log = logging.getLogger("lm_demo")
 
@@ -44,7 +44,7 @@ forget_callbacks: list[Callable[[list[str]], None]] = []
 
 def idle_minutes() -> float:
     """Minutes without a request after which a session is dropped (``LM_DEMO_SESSION_IDLE_MINUTES``, 60)."""
-    return env_number("LM_DEMO_SESSION_IDLE_MINUTES", 60.0)
+    return env.session_idle_minutes(60.0)
 
 
 class LeanSessionState(SessionState):

@@ -191,7 +191,7 @@ def settings_summary(auto: bool, recipe: str, keep: str, from_scratch: bool, n_l
 def build(ctx: UIContext) -> None:
     from lm_demo.corpora import available_presets
     from lm_demo.models import default_training_model, model_choices
-    from lm_demo.training.runs import cleanup_leftovers
+    from lm_demo.training.leftovers import cleanup_leftovers
 
     cleanup_leftovers()  # start-up: what an interrupted save left behind
     allowed = training_allowed()

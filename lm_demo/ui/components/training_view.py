@@ -76,7 +76,7 @@ def status_markdown(job: Any, events: list[dict], owner: bool) -> str:
     parts.append(T(key, steps=steps, duration=duration(took), loss=fmt(loss), ppl=fmt(ppl, 1)))
     kept = next((e for e in reversed(events) if e["type"] == "kept"), None)
     if kept is not None:
-        from lm_demo.training.runner import kept_key
+        from lm_demo.training.outcome import kept_key
 
         best = kept.get("best_step")
         text_key = kept_key(kept.get("kept"), kept.get("step"), best)

@@ -2,7 +2,9 @@
 
 Why a module: the end-to-end tests, ``bench/startup.py`` and
 ``bench/load.py`` all need the real app the way a teacher starts it (its own
-process, offline), and must always stop it, even when something fails.
+process, offline), and must always stop it, even when something fails.  It
+lives beside the tests, not in the package (the app never uses it); the bench
+scripts, run from the repository root, import it as ``tests.app_process``.
 """
 
 from __future__ import annotations
