@@ -14,6 +14,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from lm_demo.locales import STRINGS
 from tests.conftest import ARTIFACTS, REPO
@@ -57,6 +58,8 @@ CHART_TEXT = """(sel) => { const el = document.querySelector(sel); if (!el) retu
   const ticks = ['#ins-lens-chart', '#ins-att-grid'].includes(sel) ? el.querySelectorAll('.ytick text, .xtick text')
       : [];
   return [...own, ...ticks].map((t) => t.textContent).join('\\n'); }"""
+CHART_FONT_PX = ("parseFloat(getComputedStyle(document.querySelector(sel + ' .g-xtitle text, ' + sel "
+                 "+ ' .legendtext')).fontSize)")
 TABLE_HEAD = """(sel) => { const row = document.querySelector(sel + ' [role=row][aria-rowindex="1"]');
   return row ? row.innerText : null; }"""
 
@@ -244,11 +247,13 @@ def test_every_tab_in_english_and_in_modo_aula(browser, app_server, tmp_path):
             for tab in TABS:
                 _open(page, tab)
                 page.evaluate("() => window.scrollTo(0, 0)")
-                page.wait_for_timeout(300)  # the charts redrawn with projector fonts
-                if tab in CHARTS:
-                    size = page.evaluate("(sel) => parseFloat(getComputedStyle(document.querySelector(sel + "
-                                         "' .g-xtitle text, ' + sel + ' .legendtext')).fontSize)", CHARTS[tab][0])
-                    assert size >= 16, (tab, size)  # chart text scaled for the projector (12 px otherwise)
+                if tab in CHARTS:  # every chart is redrawn with projector fonts (12 px otherwise), asynchronously:
+                    # wait for it (a fixed pause was too short on a busy machine), and say the size if it never comes
+                    try:
+                        page.wait_for_function(f"(sel) => {CHART_FONT_PX} >= 16", arg=CHARTS[tab][0], timeout=20_000)
+                    except PlaywrightTimeout:
+                        size = page.evaluate(f"(sel) => {CHART_FONT_PX}", CHARTS[tab][0])
+                        pytest.fail(f"the chart {CHARTS[tab][0]} of {tab} kept {size} px text in Modo aula")
                 _shot(page, f"aula_{DOC_NAMES[tab]}.png")
         tab_px = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('[role=tab]')).fontSize)")
         assert tab_px >= 18  # 14 px otherwise
