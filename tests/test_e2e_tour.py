@@ -217,6 +217,7 @@ def _check_english(page) -> None:
     assert "common.complete" not in page.evaluate("() => document.body.textContent")
 
 
+@pytest.mark.timeout(900)  # ~200 s on a quiet 2-core machine; it ran 537 s on one loaded ~16
 def test_every_tab_in_english_and_in_modo_aula(browser, app_server, tmp_path):
     ctx = browser.new_context(locale="es-ES", viewport={"width": 1280, "height": 720})
     page = ctx.new_page()
